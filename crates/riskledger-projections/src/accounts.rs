@@ -1,0 +1,1 @@
+//! Leased, shared or sold accounts (`spec/policy.md`, section 2).

@@ -1,0 +1,1 @@
+//! Great-circle geometry for the location rules.

@@ -1,0 +1,1 @@
+//! Circumvention exposure per client–freelancer pair (`spec/policy.md`, section 1).
