@@ -93,3 +93,12 @@ pub fn peek_id(bytes: &[u8]) -> Option<&[u8]> {
     let len = usize::try_from(len).ok()?;
     body.get(8..8usize.checked_add(len)?)
 }
+
+/// Reads only the type index of a stored record (its `Body` variant, see
+/// [`crate::EVENT_TYPES`]): after the id (u64 length + bytes) and `at` (8 bytes) comes the
+/// variant as a u32. Lets a scan skip decoding events it does not need.
+pub fn peek_type_index(bytes: &[u8]) -> Option<u32> {
+    let id_len = peek_id(bytes)?.len();
+    let at = 1 + 8 + id_len + 8;
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}

@@ -1,0 +1,59 @@
+//! The storage a log sits on, behind a small trait: durable, ordered blocks keyed by their first
+//! seq. sled is the default; a NATS JetStream backend fits the same trait.
+
+use riskledger_events::ChainHash;
+
+/// The last event of the log: its seq (0 for an empty log) and chain hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: ChainHash,
+}
+
+impl Head {
+    pub const EMPTY: Head = Head { seq: 0, hash: riskledger_events::GENESIS_HASH };
+
+    pub fn hash_hex(&self) -> String {
+        riskledger_events::chain::to_hex(&self.hash)
+    }
+}
+
+/// A storage failure below the log (IO, the database engine).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("storage engine: {0}")]
+    Engine(String),
+    #[error("storage io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("acknowledged-head marker is damaged: {0}")]
+    Marker(String),
+}
+
+/// One stored block: its first seq and its bytes.
+pub type StoredBlock<B> = (u64, B);
+
+/// Durable, ordered storage of blocks.
+pub trait Backend: Send {
+    /// The bytes of a stored block, as the backend hands them out.
+    type Bytes: AsRef<[u8]> + Send;
+
+    /// Stores `blocks` (each keyed by its first seq, in order) all or none, and returns only
+    /// once they are durable. `head` is the log's head after them.
+    fn commit(&mut self, blocks: &[(u64, Vec<u8>)], head: &Head) -> Result<(), BackendError>;
+
+    /// The block with the largest first seq that is `<= seq`.
+    fn block_at_or_before(&self, seq: u64) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;
+
+    /// Every block whose first seq is `>= first_seq`, in order.
+    fn blocks_from(
+        &self,
+        first_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<StoredBlock<Self::Bytes>, BackendError>> + Send + '_>;
+
+    /// The block with the largest first seq.
+    fn last_block(&self) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;
+
+    /// The head the backend last acknowledged, recorded apart from the blocks, so that a store
+    /// that silently lost acknowledged blocks is caught. `None` when never written.
+    fn acknowledged_head(&self) -> Result<Option<Head>, BackendError>;
+}

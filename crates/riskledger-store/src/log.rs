@@ -1,0 +1,694 @@
+//! The log: append (group commit, idempotent by id, optional expected head), read from a seq,
+//! verify. Generic over the [`Backend`] it stores blocks in.
+
+use riskledger_events::codec::{self, DecodeError};
+use riskledger_events::limits::MAX_BATCH_EVENTS;
+use riskledger_events::refs::References;
+use riskledger_events::{ChainHash, ChainHasher, Event, EventError, Timestamp, GENESIS_HASH};
+
+use crate::backend::{Backend, BackendError, Head};
+use crate::block::{Block, BlockBuilder, BlockError};
+use crate::ids::{fingerprint, IdIndex, Undo};
+
+/// What an append does with an event that is invalid or conflicts with an earlier one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// Append nothing; return [`AppendError::Rejected`]. The library default: a batch is whole.
+    #[default]
+    RejectBatch,
+    /// Append the events before the first invalid one and stop there (`ingest --strict`).
+    KeepPrefix,
+    /// Append every valid event and report the invalid ones (`ingest --skip-invalid`).
+    Skip,
+}
+
+/// How to append.
+#[derive(Clone, Debug, Default)]
+pub struct AppendOptions {
+    /// Append only if the log's head seq is this (optimistic concurrency).
+    pub expected_head: Option<u64>,
+    pub on_invalid: OnInvalid,
+    /// The append time to record; `None` reads the system clock (the store is an edge).
+    pub recorded_at: Option<Timestamp>,
+}
+
+/// Why an event of a batch was not appended.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RejectReason {
+    #[error("{0}")]
+    Invalid(#[from] EventError),
+    #[error("field `id`: already used by the event at seq {seq} with different content")]
+    Conflict { seq: u64 },
+}
+
+/// An event that was not appended: its position in the batch, its id, and why.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("event {index} (id {id:?}): {reason}")]
+pub struct Rejection {
+    pub index: usize,
+    pub id: String,
+    pub reason: RejectReason,
+}
+
+/// What happened to one event of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored at this seq.
+    Appended(u64),
+    /// Already stored, with the same content, at this seq.
+    Duplicate(u64),
+    /// Rejected (see the receipt's `rejected`).
+    Rejected,
+    /// Not looked at: an earlier event was rejected under [`OnInvalid::KeepPrefix`].
+    NotTried,
+}
+
+/// The result of an append that did not fail as a whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Receipt {
+    pub appended: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<Rejection>,
+    /// One per event of the batch, in order.
+    pub outcomes: Vec<Outcome>,
+    /// The head after the append.
+    pub head: Head,
+}
+
+/// Why an append stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended first. Re-read the head, re-decide, retry.
+    #[error("head moved: expected seq {expected}, the log is at {actual}")]
+    HeadMoved { expected: u64, actual: u64 },
+    /// Split the batch.
+    #[error("batch of {events} events; the limit is {MAX_BATCH_EVENTS}")]
+    TooLarge { events: usize },
+    /// An event was invalid under [`OnInvalid::RejectBatch`]. Fix or drop it and retry.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The storage failed; nothing of the batch is stored. Retrying is safe (idempotent).
+    #[error("{0}")]
+    Storage(#[from] BackendError),
+}
+
+/// Why the log cannot be read as a valid log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Storage(#[from] BackendError),
+    /// The first record that is not what it should be.
+    #[error("seq {seq}: {reason}")]
+    Damaged { seq: u64, reason: String },
+}
+
+impl StoreError {
+    /// The first bad seq, when the error is about a record.
+    pub fn first_bad_seq(&self) -> Option<u64> {
+        match self {
+            StoreError::Damaged { seq, .. } => Some(*seq),
+            StoreError::Storage(_) => None,
+        }
+    }
+}
+
+fn damaged(seq: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Damaged { seq, reason: reason.into() }
+}
+
+/// One event read back: where it sits and what it says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub seq: u64,
+    pub hash: ChainHash,
+    pub recorded_at: Timestamp,
+    pub event: Event,
+}
+
+/// A stored block with the offsets of its entries, parsed once.
+struct Loaded<Bytes> {
+    first_seq: u64,
+    recorded_at: Timestamp,
+    bytes: Bytes,
+    /// (start, end) of each entry's stored bytes, and its hash's start.
+    entries: Vec<(usize, usize, usize)>,
+}
+
+impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
+    fn parse(key: u64, bytes: Bytes) -> Result<Self, StoreError> {
+        let raw = bytes.as_ref();
+        let block = Block::parse(raw).map_err(|e: BlockError| damaged(key, e.to_string()))?;
+        if block.first_seq != key {
+            return Err(damaged(key, format!("block stored under seq {key} says it starts at {}", block.first_seq)));
+        }
+        let base = raw.as_ptr() as usize;
+        let entries = block
+            .entries()
+            .iter()
+            .map(|e| {
+                let start = e.stored.as_ptr() as usize - base;
+                (start, start + e.stored.len(), e.hash.as_ptr() as usize - base)
+            })
+            .collect();
+        let recorded_at = block.recorded_at;
+        Ok(Loaded { first_seq: key, recorded_at, bytes, entries })
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64 - 1
+    }
+
+    fn contains(&self, seq: u64) -> bool {
+        (self.first_seq..=self.last_seq()).contains(&seq)
+    }
+
+    fn stored(&self, seq: u64) -> &[u8] {
+        let (start, end, _) = self.entries[(seq - self.first_seq) as usize];
+        &self.bytes.as_ref()[start..end]
+    }
+
+    fn hash(&self, seq: u64) -> ChainHash {
+        let (_, _, at) = self.entries[(seq - self.first_seq) as usize];
+        self.bytes.as_ref()[at..at + 32].try_into().expect("32 bytes")
+    }
+}
+
+/// Reads one block by seq, keeping the last one (duplicate checks read neighbouring seqs).
+struct BlockReader<Bytes> {
+    cached: Option<Loaded<Bytes>>,
+}
+
+impl<Bytes: AsRef<[u8]>> BlockReader<Bytes> {
+    fn new() -> Self {
+        BlockReader { cached: None }
+    }
+
+    fn stored<'s, B: Backend<Bytes = Bytes>>(&'s mut self, backend: &B, seq: u64) -> Result<&'s [u8], StoreError> {
+        if !self.cached.as_ref().is_some_and(|c| c.contains(seq)) {
+            let (key, bytes) = backend
+                .block_at_or_before(seq)?
+                .ok_or_else(|| damaged(seq, "no block holds this seq"))?;
+            let loaded = Loaded::parse(key, bytes)?;
+            if !loaded.contains(seq) {
+                return Err(damaged(seq, "no block holds this seq"));
+            }
+            self.cached = Some(loaded);
+        }
+        Ok(self.cached.as_ref().expect("just loaded").stored(seq))
+    }
+}
+
+/// The append-only, hash-chained event log.
+pub struct Log<B: Backend> {
+    backend: B,
+    chain: ChainHasher,
+    head: Head,
+    ids: IdIndex,
+    refs: References,
+}
+
+fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Types whose references other events make (contracts, flags): the only ones an open decodes.
+fn carries_references(stored: &[u8]) -> bool {
+    matches!(codec::peek_type_index(stored), Some(1 | 2 | 4 | 5) | None)
+}
+
+impl<B: Backend> Log<B> {
+    /// Opens a log on `backend`: rebuilds the id index and the reference state from the blocks,
+    /// checks the chain of the last block and that every acknowledged event is still there.
+    /// A log that fails these checks does not open; `verify` names the problem.
+    pub fn open(backend: B) -> Result<Self, StoreError> {
+        let chain = ChainHasher::new();
+        let mut ids = IdIndex::default();
+        let mut refs = References::new();
+        let mut head = Head::EMPTY;
+        let mut before_last = GENESIS_HASH;
+        let mut reader = BlockReader::new();
+        for item in backend.blocks_from(0) {
+            let (key, bytes) = item?;
+            let block = Loaded::parse(key, bytes)?;
+            if block.first_seq != head.seq + 1 {
+                return Err(damaged(head.seq + 1, format!("expected a block starting at seq {}, found one at {}", head.seq + 1, block.first_seq)));
+            }
+            for seq in block.first_seq..=block.last_seq() {
+                let stored = block.stored(seq);
+                let id = codec::peek_id(stored).ok_or_else(|| damaged(seq, "record has no readable id"))?;
+                let fp = fingerprint(id);
+                if find(&ids, &backend, &mut reader, None, id, fp)?.is_some() {
+                    return Err(damaged(seq, "id already used by an earlier event"));
+                }
+                ids.insert(fp, id, seq);
+                if carries_references(stored) {
+                    let event = codec::decode(stored).map_err(|e: DecodeError| damaged(seq, e.to_string()))?;
+                    refs.replay(&event);
+                }
+            }
+            before_last = head.hash;
+            head = Head { seq: block.last_seq(), hash: block.hash(block.last_seq()) };
+        }
+        if head.seq > 0 {
+            let (key, bytes) = backend.last_block()?.ok_or_else(|| damaged(head.seq, "last block vanished"))?;
+            let raw = bytes.as_ref();
+            let block = Block::parse(raw).map_err(|e| damaged(key, e.to_string()))?;
+            block.verify_chain(&chain, &before_last).map_err(|seq| damaged(seq, "hash does not match the chain"))?;
+        }
+        check_acknowledged(&backend, &head)?;
+        tracing::debug!(events = head.seq, ids = ids.len(), "log opened");
+        Ok(Log { backend, chain, head, ids, refs })
+    }
+
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Appends a batch: validated, deduplicated by id against the whole history, chained, and
+    /// durable (one flush) before it returns. Either every accepted event is stored or none.
+    pub fn append(&mut self, events: &[Event], options: &AppendOptions) -> Result<Receipt, AppendError> {
+        if let Some(expected) = options.expected_head {
+            if expected != self.head.seq {
+                return Err(AppendError::HeadMoved { expected, actual: self.head.seq });
+            }
+        }
+        if events.len() > MAX_BATCH_EVENTS {
+            return Err(AppendError::TooLarge { events: events.len() });
+        }
+        let recorded_at = options.recorded_at.unwrap_or_else(now);
+        let mut batch = Batch::new(self.head, recorded_at);
+        let mut staged = self.refs.stage();
+        let mut undo: Vec<Undo> = Vec::new();
+        let mut reader = BlockReader::new();
+        let mut receipt = Receipt {
+            appended: 0,
+            duplicates: 0,
+            rejected: Vec::new(),
+            outcomes: Vec::with_capacity(events.len()),
+            head: self.head,
+        };
+        for (index, event) in events.iter().enumerate() {
+            let verdict = admit(
+                event,
+                &self.backend,
+                &mut self.ids,
+                &mut reader,
+                &mut batch,
+                &mut staged,
+                &self.chain,
+            );
+            match verdict {
+                Ok(Admitted::New(seq, token)) => {
+                    undo.push(token);
+                    receipt.appended += 1;
+                    receipt.outcomes.push(Outcome::Appended(seq));
+                }
+                Ok(Admitted::Duplicate(seq)) => {
+                    receipt.duplicates += 1;
+                    receipt.outcomes.push(Outcome::Duplicate(seq));
+                }
+                Err(Refused::Reason(reason)) => {
+                    let rejection = Rejection { index, id: event.id.clone(), reason };
+                    match options.on_invalid {
+                        OnInvalid::RejectBatch => {
+                            undo_all(&mut self.ids, undo);
+                            return Err(AppendError::Rejected(rejection));
+                        }
+                        OnInvalid::KeepPrefix => {
+                            receipt.rejected.push(rejection);
+                            receipt.outcomes.push(Outcome::Rejected);
+                            receipt.outcomes.resize(events.len(), Outcome::NotTried);
+                            break;
+                        }
+                        OnInvalid::Skip => {
+                            receipt.rejected.push(rejection);
+                            receipt.outcomes.push(Outcome::Rejected);
+                        }
+                    }
+                }
+                Err(Refused::Store(err)) => {
+                    undo_all(&mut self.ids, undo);
+                    return Err(match err {
+                        StoreError::Storage(e) => AppendError::Storage(e),
+                        damage => AppendError::Storage(BackendError::Engine(damage.to_string())),
+                    });
+                }
+            }
+        }
+        let changes = staged.into_changes();
+        let (blocks, new_head) = batch.finish();
+        if blocks.is_empty() {
+            return Ok(receipt);
+        }
+        if let Err(err) = self.backend.commit(&blocks, &new_head) {
+            undo_all(&mut self.ids, undo);
+            return Err(err.into());
+        }
+        self.refs.commit(changes);
+        self.head = new_head;
+        receipt.head = new_head;
+        Ok(receipt)
+    }
+
+    /// Every record from `seq` on, in order. Checks each block's structure and continuity and
+    /// decodes each event; set `verify_chain` to recompute hashes too (from seq 1 only).
+    pub fn records(&self, from_seq: u64) -> Records<'_, B> {
+        Records::new(&self.backend, from_seq, false)
+    }
+
+    /// Re-reads the whole log and checks everything (see [`verify`]).
+    pub fn verify(&self) -> Verification {
+        verify(&self.backend)
+    }
+}
+
+fn undo_all(ids: &mut IdIndex, undo: Vec<Undo>) {
+    for token in undo.into_iter().rev() {
+        ids.undo(token);
+    }
+}
+
+/// The blocks of one append being built.
+struct Batch {
+    finished: Vec<(u64, Vec<u8>)>,
+    builder: BlockBuilder,
+    recorded_at: Timestamp,
+    first_seq: u64,
+    /// Per pending seq: (block index, start, end) of its stored bytes; block index ==
+    /// finished.len() means the builder.
+    locations: Vec<(usize, usize, usize)>,
+}
+
+impl Batch {
+    fn new(head: Head, recorded_at: Timestamp) -> Self {
+        Batch {
+            finished: Vec::new(),
+            builder: BlockBuilder::new(head.seq + 1, recorded_at, head.hash),
+            recorded_at,
+            first_seq: head.seq + 1,
+            locations: Vec::new(),
+        }
+    }
+
+    fn stored(&self, seq: u64) -> Option<&[u8]> {
+        let (block, start, end) = *self.locations.get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)?;
+        let buf = match self.finished.get(block) {
+            Some((_, bytes)) => bytes.as_slice(),
+            None => self.builder_bytes(),
+        };
+        Some(&buf[start..end])
+    }
+
+    fn builder_bytes(&self) -> &[u8] {
+        self.builder.bytes()
+    }
+
+    fn seal_full_block(&mut self) {
+        if self.builder.is_full() {
+            let next = BlockBuilder::new(self.builder.next_seq(), self.recorded_at, self.builder.last_hash());
+            let full = std::mem::replace(&mut self.builder, next);
+            self.finished.push(full.finish());
+        }
+    }
+
+    fn finish(mut self) -> (Vec<(u64, Vec<u8>)>, Head) {
+        let head = Head { seq: self.builder.next_seq() - 1, hash: self.builder.last_hash() };
+        if !self.builder.is_empty() {
+            self.finished.push(self.builder.finish());
+        }
+        (self.finished, head)
+    }
+}
+
+enum Admitted {
+    New(u64, Undo),
+    Duplicate(u64),
+}
+
+enum Refused {
+    Reason(RejectReason),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(err: StoreError) -> Self {
+        Refused::Store(err)
+    }
+}
+
+/// The seq that holds `id`, looking at the committed log and the batch being built.
+fn find<B: Backend>(
+    ids: &IdIndex,
+    backend: &B,
+    reader: &mut BlockReader<B::Bytes>,
+    batch: Option<&Batch>,
+    id: &[u8],
+    fp: u64,
+) -> Result<Option<u64>, StoreError> {
+    let Some(seq) = ids.candidate(fp) else { return Ok(None) };
+    let stored = match batch.and_then(|b| b.stored(seq)) {
+        Some(stored) => stored,
+        None => reader.stored(backend, seq)?,
+    };
+    if codec::peek_id(stored) == Some(id) {
+        return Ok(Some(seq));
+    }
+    Ok(ids.exact(id))
+}
+
+/// Decides one event of a batch and, when it is new, adds it to the batch.
+fn admit<B: Backend>(
+    event: &Event,
+    backend: &B,
+    ids: &mut IdIndex,
+    reader: &mut BlockReader<B::Bytes>,
+    batch: &mut Batch,
+    staged: &mut riskledger_events::refs::Staged<'_>,
+    chain: &ChainHasher,
+) -> Result<Admitted, Refused> {
+    event.validate().map_err(|e| Refused::Reason(e.into()))?;
+    let id = event.id.as_bytes();
+    let fp = fingerprint(id);
+    let existing = find(ids, backend, reader, Some(batch), id, fp)?;
+    let start = batch.builder.begin_entry();
+    if let Err(err) = codec::encode(event, batch.builder.buffer()) {
+        batch.builder.abandon(start);
+        return Err(Refused::Reason(RejectReason::Invalid(EventError::Invalid { field: "id", reason: err.to_string() })));
+    }
+    if let Some(seq) = existing {
+        let earlier = match batch.stored(seq) {
+            Some(stored) => stored,
+            None => reader.stored(backend, seq)?,
+        };
+        let same = earlier == batch.builder.entry_bytes(start);
+        batch.builder.abandon(start);
+        return if same { Ok(Admitted::Duplicate(seq)) } else { Err(Refused::Reason(RejectReason::Conflict { seq })) };
+    }
+    if let Err(err) = staged.check(event) {
+        batch.builder.abandon(start);
+        return Err(Refused::Reason(err.into()));
+    }
+    let len = batch.builder.entry_bytes(start).len();
+    let (seq, _) = batch.builder.seal_entry(start, chain);
+    let stored_start = start + 36;
+    batch.locations.push((batch.finished.len(), stored_start, stored_start + len));
+    let token = ids.insert(fp, id, seq);
+    batch.seal_full_block();
+    Ok(Admitted::New(seq, token))
+}
+
+/// Checks that the blocks reach the head the backend last acknowledged, with the same hash.
+fn check_acknowledged<B: Backend>(backend: &B, head: &Head) -> Result<(), StoreError> {
+    let Some(acked) = backend.acknowledged_head()? else { return Ok(()) };
+    if acked.seq > head.seq {
+        return Err(damaged(
+            head.seq + 1,
+            format!("acknowledged events are missing: the log ends at seq {}, but seq {} was acknowledged", head.seq, acked.seq),
+        ));
+    }
+    if acked.seq > 0 && hash_at(backend, acked.seq)? != acked.hash {
+        return Err(damaged(acked.seq, "hash differs from the one acknowledged for this seq"));
+    }
+    Ok(())
+}
+
+/// The stored chain hash of the record at `seq`.
+fn hash_at<B: Backend>(backend: &B, seq: u64) -> Result<ChainHash, StoreError> {
+    let mut reader = BlockReader::new();
+    reader.stored(backend, seq)?;
+    Ok(reader.cached.as_ref().expect("just loaded").hash(seq))
+}
+
+/// Reads records in order, checking structure and continuity (and the chain when asked).
+pub struct Records<'a, B: Backend> {
+    backend: &'a B,
+    blocks: Option<Box<dyn Iterator<Item = Result<(u64, B::Bytes), BackendError>> + Send + 'a>>,
+    current: Option<Loaded<B::Bytes>>,
+    next_seq: u64,
+    from_seq: u64,
+    verify_chain: bool,
+    prev_hash: ChainHash,
+    chain: ChainHasher,
+    failed: bool,
+}
+
+impl<'a, B: Backend> Records<'a, B> {
+    fn new(backend: &'a B, from_seq: u64, verify_chain: bool) -> Self {
+        Records {
+            backend,
+            blocks: None,
+            current: None,
+            next_seq: 0,
+            from_seq: from_seq.max(1),
+            verify_chain,
+            prev_hash: GENESIS_HASH,
+            chain: ChainHasher::new(),
+            failed: false,
+        }
+    }
+
+    /// The chain hash of the last record returned (the genesis hash before any).
+    pub fn last_hash(&self) -> ChainHash {
+        self.prev_hash
+    }
+
+    fn start(&mut self) -> Result<(), StoreError> {
+        let start_key = match self.backend.block_at_or_before(self.from_seq)? {
+            Some((key, _)) => key,
+            None => 1,
+        };
+        self.next_seq = start_key;
+        if self.verify_chain && start_key != 1 {
+            return Err(damaged(1, "the first block is missing"));
+        }
+        self.blocks = Some(self.backend.blocks_from(start_key));
+        Ok(())
+    }
+
+    fn next_block(&mut self) -> Result<bool, StoreError> {
+        if self.blocks.is_none() {
+            self.start()?;
+        }
+        let Some(item) = self.blocks.as_mut().expect("started").next() else { return Ok(false) };
+        let (key, bytes) = item?;
+        if key != self.next_seq {
+            return Err(damaged(self.next_seq, format!("expected a block starting at seq {}, found one at {key}", self.next_seq)));
+        }
+        let loaded = Loaded::parse(key, bytes)?;
+        if self.verify_chain {
+            let block = Block::parse(loaded.bytes.as_ref()).map_err(|e| damaged(key, e.to_string()))?;
+            block
+                .verify_chain(&self.chain, &self.prev_hash)
+                .map_err(|seq| damaged(seq, "hash does not match the chain (record altered, removed or reordered)"))?;
+        }
+        self.current = Some(loaded);
+        Ok(true)
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, StoreError> {
+        loop {
+            if let Some(block) = &self.current {
+                if block.contains(self.next_seq) {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    let hash = block.hash(seq);
+                    self.prev_hash = hash;
+                    if seq < self.from_seq {
+                        continue;
+                    }
+                    let event = codec::decode(block.stored(seq)).map_err(|e| damaged(seq, e.to_string()))?;
+                    return Ok(Some(Record { seq, hash, recorded_at: block.recorded_at, event }));
+                }
+            }
+            if !self.next_block()? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl<B: Backend> Iterator for Records<'_, B> {
+    type Item = Result<Record, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.next_record().transpose();
+        if matches!(item, Some(Err(_))) {
+            self.failed = true;
+        }
+        item
+    }
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// Events that verified, in order from seq 1.
+    pub events: u64,
+    /// The head of the verified prefix.
+    pub head: Head,
+    /// The first seq that is not what it should be, when the damage is in a record.
+    pub first_bad_seq: Option<u64>,
+    /// What is wrong, or `None` when everything verified.
+    pub error: Option<String>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Re-reads every block from seq 1 and checks: block structure and checks, dense seqs, the hash
+/// chain, that every record decodes to a valid event, that ids are unique, that references
+/// hold (as at append), and that every acknowledged event is still there.
+pub fn verify<B: Backend>(backend: &B) -> Verification {
+    let mut records = Records::new(backend, 1, true);
+    let mut ids = IdIndex::default();
+    let mut refs = References::new();
+    let mut reader = BlockReader::new();
+    let mut head = Head::EMPTY;
+    let fail = |head: Head, err: StoreError| Verification {
+        events: head.seq,
+        head,
+        first_bad_seq: err.first_bad_seq(),
+        error: Some(err.to_string()),
+    };
+    while let Some(item) = records.next() {
+        let record = match item {
+            Ok(record) => record,
+            Err(err) => return fail(head, err),
+        };
+        let id = record.event.id.as_bytes();
+        let fp = fingerprint(id);
+        match find(&ids, backend, &mut reader, None, id, fp) {
+            Ok(None) => {
+                ids.insert(fp, id, record.seq);
+            }
+            Ok(Some(earlier)) => {
+                return fail(head, damaged(record.seq, format!("id {:?} was already used at seq {earlier}", record.event.id)));
+            }
+            Err(err) => return fail(head, err),
+        }
+        let mut staged = refs.stage();
+        if let Err(err) = staged.check(&record.event) {
+            return fail(head, damaged(record.seq, err.to_string()));
+        }
+        let changes = staged.into_changes();
+        refs.commit(changes);
+        head = Head { seq: record.seq, hash: record.hash };
+    }
+    if let Err(err) = check_acknowledged(backend, &head) {
+        return fail(head, err);
+    }
+    Verification { events: head.seq, head, first_bad_seq: None, error: None }
+}

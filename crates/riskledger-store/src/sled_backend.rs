@@ -1,0 +1,141 @@
+//! The embedded default: blocks in one sled tree, keyed by first seq (u64 big-endian, so key
+//! order is seq order), one atomic batch and one flush per commit. The only file that names sled.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::backend::{Backend, BackendError, Head, StoredBlock};
+
+const TREE: &str = "blocks";
+const MARKER_FILE: &str = "acknowledged-head";
+const MARKER_CONTEXT: &str = "riskledger 2026-11-22 acknowledged head v1";
+const MARKER_BYTES: usize = 8 + 32 + 32;
+
+/// Tuning of the sled store.
+#[derive(Clone, Debug)]
+pub struct SledOptions {
+    /// sled's page cache, in bytes. Blocks are read once per scan, so a small cache suffices.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions { cache_capacity_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+/// Blocks on sled, plus the acknowledged-head marker file beside the database.
+pub struct SledBackend {
+    _db: sled::Db,
+    blocks: sled::Tree,
+    marker_path: PathBuf,
+}
+
+/// A stored block's bytes (sled's reference-counted buffer, kept private).
+pub struct SledBytes(sled::IVec);
+
+impl AsRef<[u8]> for SledBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn engine(err: sled::Error) -> BackendError {
+    BackendError::Engine(err.to_string())
+}
+
+fn key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn decode_entry(entry: sled::Result<(sled::IVec, sled::IVec)>) -> Result<StoredBlock<SledBytes>, BackendError> {
+    let (k, v) = entry.map_err(engine)?;
+    let k: [u8; 8] = k
+        .as_ref()
+        .try_into()
+        .map_err(|_| BackendError::Engine(format!("a block key is {} bytes, not 8", k.len())))?;
+    Ok((u64::from_be_bytes(k), SledBytes(v)))
+}
+
+impl SledBackend {
+    /// Opens (creating if needed) the store in directory `dir`.
+    pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, BackendError> {
+        fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .cache_capacity(options.cache_capacity_bytes)
+            .mode(sled::Mode::HighThroughput)
+            // Durability comes from the flush in every commit; a background flusher would only
+            // compete with it for the disk.
+            .flush_every_ms(None)
+            .open()
+            .map_err(engine)?;
+        let blocks = db.open_tree(TREE).map_err(engine)?;
+        Ok(SledBackend { _db: db, blocks, marker_path: dir.join(MARKER_FILE) })
+    }
+
+    /// Whether `dir` holds a store.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("sled").join("conf").exists()
+    }
+
+    fn write_marker(&self, head: &Head) -> Result<(), BackendError> {
+        // Written after the flush, without a flush of its own: it may lag the blocks after a
+        // power loss, never lead them, so "blocks reach at least the marker" always holds.
+        let mut bytes = Vec::with_capacity(MARKER_BYTES);
+        bytes.extend_from_slice(&head.seq.to_le_bytes());
+        bytes.extend_from_slice(&head.hash);
+        bytes.extend_from_slice(&blake3::derive_key(MARKER_CONTEXT, &bytes));
+        let tmp = self.marker_path.with_extension("tmp");
+        fs::File::create(&tmp)?.write_all(&bytes)?;
+        fs::rename(&tmp, &self.marker_path)?;
+        Ok(())
+    }
+}
+
+impl Backend for SledBackend {
+    type Bytes = SledBytes;
+
+    fn commit(&mut self, blocks: &[(u64, Vec<u8>)], head: &Head) -> Result<(), BackendError> {
+        let mut batch = sled::Batch::default();
+        for (first_seq, bytes) in blocks {
+            batch.insert(&key(*first_seq), bytes.as_slice());
+        }
+        self.blocks.apply_batch(batch).map_err(engine)?;
+        self.blocks.flush().map_err(engine)?;
+        self.write_marker(head)
+    }
+
+    fn block_at_or_before(&self, seq: u64) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
+        self.blocks.range(..=key(seq)).next_back().map(decode_entry).transpose()
+    }
+
+    fn blocks_from(
+        &self,
+        first_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<StoredBlock<SledBytes>, BackendError>> + Send + '_> {
+        Box::new(self.blocks.range(key(first_seq)..).map(decode_entry))
+    }
+
+    fn last_block(&self) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
+        self.blocks.last().map_err(engine)?.map(|kv| decode_entry(Ok(kv))).transpose()
+    }
+
+    fn acknowledged_head(&self) -> Result<Option<Head>, BackendError> {
+        let bytes = match fs::read(&self.marker_path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        if bytes.len() != MARKER_BYTES {
+            return Err(BackendError::Marker(format!("{} bytes, expected {MARKER_BYTES}", bytes.len())));
+        }
+        if blake3::derive_key(MARKER_CONTEXT, &bytes[..40])[..] != bytes[40..] {
+            return Err(BackendError::Marker("checksum does not match".into()));
+        }
+        let seq = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        let hash = bytes[8..40].try_into().expect("32 bytes");
+        Ok(Some(Head { seq, hash }))
+    }
+}
