@@ -1,1 +1,125 @@
-fn main() {}
+//! Durable append and cold replay of the ledger, next to the storage floor in the same run.
+//!
+//! `cargo bench --bench ledger` (add `-- --quick` for a short run). Figures are events/s
+//! (`Throughput::Elements`); every append is flushed (fsync) before it returns.
+
+mod support;
+
+use std::io::Write;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use riskledger::events::codec;
+use riskledger::{AppendOptions, Ledger};
+
+const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
+const REPLAY_EVENTS: u64 = 200_000;
+
+fn durable_append(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append_durable");
+    group.sample_size(10);
+    for batch in BATCH_SIZES {
+        group.throughput(Throughput::Elements(batch as u64));
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let mut next = 0u64;
+        group.bench_function(BenchmarkId::new("riskledger", batch), |b| {
+            b.iter_batched(
+                || {
+                    let events = support::events(next, batch);
+                    next += batch as u64;
+                    events
+                },
+                |events| ledger.append(&events, &AppendOptions::default()).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+/// The floor: the same stored bytes, one sled value per batch, flushed the same way; and a
+/// plain file with one fdatasync per batch. No chain, no index, no validation.
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append_floor");
+    group.sample_size(10);
+    for batch in BATCH_SIZES {
+        group.throughput(Throughput::Elements(batch as u64));
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new()
+            .path(dir.path())
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
+        let mut next = 0u64;
+        group.bench_function(BenchmarkId::new("raw_sled_value_per_batch", batch), |b| {
+            b.iter_batched(
+                || {
+                    let events = support::events(next, batch);
+                    next += batch as u64;
+                    events
+                },
+                |events| {
+                    let mut value = Vec::with_capacity(batch * 120);
+                    for event in &events {
+                        codec::encode(event, &mut value).unwrap();
+                    }
+                    db.insert(next.to_be_bytes(), value).unwrap();
+                    db.flush().unwrap();
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        let mut file = std::fs::File::create(dir.path().join("plain.log")).unwrap();
+        group.bench_function(
+            BenchmarkId::new("plain_file_fdatasync_per_batch", batch),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let events = support::events(next, batch);
+                        next += batch as u64;
+                        events
+                    },
+                    |events| {
+                        let mut value = Vec::with_capacity(batch * 120);
+                        for event in &events {
+                            codec::encode(event, &mut value).unwrap();
+                        }
+                        file.write_all(&value).unwrap();
+                        file.sync_data().unwrap();
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+fn cold_replay(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        for start in (0..REPLAY_EVENTS).step_by(10_000) {
+            ledger
+                .append(&support::events(start, 10_000), &AppendOptions::default())
+                .unwrap();
+        }
+    }
+    let mut group = c.benchmark_group("cold_replay");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(REPLAY_EVENTS));
+    group.bench_function("open_read_decode_verify_chain", |b| {
+        b.iter(|| {
+            let ledger = Ledger::open(dir.path()).unwrap();
+            let count = ledger.records_verified().map(|r| r.unwrap()).count();
+            assert_eq!(count as u64, REPLAY_EVENTS);
+        })
+    });
+    group.bench_function("open_only", |b| {
+        b.iter(|| Ledger::open(dir.path()).unwrap().head())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, durable_append, floor, cold_replay);
+criterion_main!(benches);

@@ -11,7 +11,10 @@ pub struct Head {
 }
 
 impl Head {
-    pub const EMPTY: Head = Head { seq: 0, hash: riskledger_events::GENESIS_HASH };
+    pub const EMPTY: Head = Head {
+        seq: 0,
+        hash: riskledger_events::GENESIS_HASH,
+    };
 
     pub fn hash_hex(&self) -> String {
         riskledger_events::chain::to_hex(&self.hash)
@@ -42,7 +45,10 @@ pub trait Backend: Send {
     fn commit(&mut self, blocks: &[(u64, Vec<u8>)], head: &Head) -> Result<(), BackendError>;
 
     /// The block with the largest first seq that is `<= seq`.
-    fn block_at_or_before(&self, seq: u64) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;
+    fn block_at_or_before(
+        &self,
+        seq: u64,
+    ) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;
 
     /// Every block whose first seq is `>= first_seq`, in order.
     fn blocks_from(

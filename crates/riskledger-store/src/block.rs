@@ -65,7 +65,12 @@ impl BlockBuilder {
         buf.extend_from_slice(&first_seq.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
         buf.extend_from_slice(&recorded_at.as_micros().to_le_bytes());
-        BlockBuilder { buf, count: 0, first_seq, last_hash: prev_hash }
+        BlockBuilder {
+            buf,
+            count: 0,
+            first_seq,
+            last_hash: prev_hash,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -120,7 +125,11 @@ impl BlockBuilder {
     pub fn seal_entry(&mut self, start: usize, hasher: &ChainHasher) -> (u64, ChainHash) {
         let seq = self.next_seq();
         let len = self.buf.len() - start - ENTRY_HEADER_BYTES;
-        let hash = hasher.link(seq, &self.last_hash, &self.buf[start + ENTRY_HEADER_BYTES..]);
+        let hash = hasher.link(
+            seq,
+            &self.last_hash,
+            &self.buf[start + ENTRY_HEADER_BYTES..],
+        );
         self.buf[start..start + 32].copy_from_slice(&hash);
         let len = u32::try_from(len).expect("entries are bounded by MAX_RECORD_BYTES");
         self.buf[start + 32..start + ENTRY_HEADER_BYTES].copy_from_slice(&len.to_le_bytes());
@@ -173,7 +182,9 @@ impl<'a> Block<'a> {
         }
         let first_seq = u64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"));
         let count = u32::from_le_bytes(bytes[9..13].try_into().expect("4 bytes"));
-        let recorded_at = Timestamp(i64::from_le_bytes(bytes[13..21].try_into().expect("8 bytes")));
+        let recorded_at = Timestamp(i64::from_le_bytes(
+            bytes[13..21].try_into().expect("8 bytes"),
+        ));
         if count == 0 || count as usize > MAX_BLOCK_EVENTS {
             return Err(BlockError::Count(count));
         }
@@ -195,7 +206,11 @@ impl<'a> Block<'a> {
             if end > body_end {
                 return Err(BlockError::Truncated { index });
             }
-            entries.push(Entry { seq: first_seq + u64::from(index), hash, stored: &bytes[start..end] });
+            entries.push(Entry {
+                seq: first_seq + u64::from(index),
+                hash,
+                stored: &bytes[start..end],
+            });
             at = end;
         }
         if at != body_end {
@@ -205,7 +220,11 @@ impl<'a> Block<'a> {
         if block_check(&bytes[..HEADER_BYTES], &last_hash)[..] != bytes[body_end..] {
             return Err(BlockError::Check);
         }
-        Ok(Block { first_seq, recorded_at, entries })
+        Ok(Block {
+            first_seq,
+            recorded_at,
+            entries,
+        })
     }
 
     pub fn entries(&self) -> &[Entry<'a>] {
@@ -217,7 +236,11 @@ impl<'a> Block<'a> {
     }
 
     pub fn last_hash(&self) -> ChainHash {
-        *self.entries.last().expect("a parsed block has entries").hash
+        *self
+            .entries
+            .last()
+            .expect("a parsed block has entries")
+            .hash
     }
 
     /// Recomputes every hash of the block from `prev`; returns the seq of the first entry whose

@@ -113,7 +113,10 @@ impl StoreError {
 }
 
 fn damaged(seq: u64, reason: impl Into<String>) -> StoreError {
-    StoreError::Damaged { seq, reason: reason.into() }
+    StoreError::Damaged {
+        seq,
+        reason: reason.into(),
+    }
 }
 
 /// One event read back: where it sits and what it says.
@@ -139,7 +142,13 @@ impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
         let raw = bytes.as_ref();
         let block = Block::parse(raw).map_err(|e: BlockError| damaged(key, e.to_string()))?;
         if block.first_seq != key {
-            return Err(damaged(key, format!("block stored under seq {key} says it starts at {}", block.first_seq)));
+            return Err(damaged(
+                key,
+                format!(
+                    "block stored under seq {key} says it starts at {}",
+                    block.first_seq
+                ),
+            ));
         }
         let base = raw.as_ptr() as usize;
         let entries = block
@@ -147,11 +156,20 @@ impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
             .iter()
             .map(|e| {
                 let start = e.stored.as_ptr() as usize - base;
-                (start, start + e.stored.len(), e.hash.as_ptr() as usize - base)
+                (
+                    start,
+                    start + e.stored.len(),
+                    e.hash.as_ptr() as usize - base,
+                )
             })
             .collect();
         let recorded_at = block.recorded_at;
-        Ok(Loaded { first_seq: key, recorded_at, bytes, entries })
+        Ok(Loaded {
+            first_seq: key,
+            recorded_at,
+            bytes,
+            entries,
+        })
     }
 
     fn last_seq(&self) -> u64 {
@@ -169,7 +187,9 @@ impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
 
     fn hash(&self, seq: u64) -> ChainHash {
         let (_, _, at) = self.entries[(seq - self.first_seq) as usize];
-        self.bytes.as_ref()[at..at + 32].try_into().expect("32 bytes")
+        self.bytes.as_ref()[at..at + 32]
+            .try_into()
+            .expect("32 bytes")
     }
 }
 
@@ -183,7 +203,11 @@ impl<Bytes: AsRef<[u8]>> BlockReader<Bytes> {
         BlockReader { cached: None }
     }
 
-    fn stored<'s, B: Backend<Bytes = Bytes>>(&'s mut self, backend: &B, seq: u64) -> Result<&'s [u8], StoreError> {
+    fn stored<'s, B: Backend<Bytes = Bytes>>(
+        &'s mut self,
+        backend: &B,
+        seq: u64,
+    ) -> Result<&'s [u8], StoreError> {
         if !self.cached.as_ref().is_some_and(|c| c.contains(seq)) {
             let (key, bytes) = backend
                 .block_at_or_before(seq)?
@@ -234,33 +258,55 @@ impl<B: Backend> Log<B> {
             let (key, bytes) = item?;
             let block = Loaded::parse(key, bytes)?;
             if block.first_seq != head.seq + 1 {
-                return Err(damaged(head.seq + 1, format!("expected a block starting at seq {}, found one at {}", head.seq + 1, block.first_seq)));
+                return Err(damaged(
+                    head.seq + 1,
+                    format!(
+                        "expected a block starting at seq {}, found one at {}",
+                        head.seq + 1,
+                        block.first_seq
+                    ),
+                ));
             }
             for seq in block.first_seq..=block.last_seq() {
                 let stored = block.stored(seq);
-                let id = codec::peek_id(stored).ok_or_else(|| damaged(seq, "record has no readable id"))?;
+                let id = codec::peek_id(stored)
+                    .ok_or_else(|| damaged(seq, "record has no readable id"))?;
                 let fp = fingerprint(id);
                 if find(&ids, &backend, &mut reader, None, id, fp)?.is_some() {
                     return Err(damaged(seq, "id already used by an earlier event"));
                 }
                 ids.insert(fp, id, seq);
                 if carries_references(stored) {
-                    let event = codec::decode(stored).map_err(|e: DecodeError| damaged(seq, e.to_string()))?;
+                    let event = codec::decode(stored)
+                        .map_err(|e: DecodeError| damaged(seq, e.to_string()))?;
                     refs.replay(&event);
                 }
             }
             before_last = head.hash;
-            head = Head { seq: block.last_seq(), hash: block.hash(block.last_seq()) };
+            head = Head {
+                seq: block.last_seq(),
+                hash: block.hash(block.last_seq()),
+            };
         }
         if head.seq > 0 {
-            let (key, bytes) = backend.last_block()?.ok_or_else(|| damaged(head.seq, "last block vanished"))?;
+            let (key, bytes) = backend
+                .last_block()?
+                .ok_or_else(|| damaged(head.seq, "last block vanished"))?;
             let raw = bytes.as_ref();
             let block = Block::parse(raw).map_err(|e| damaged(key, e.to_string()))?;
-            block.verify_chain(&chain, &before_last).map_err(|seq| damaged(seq, "hash does not match the chain"))?;
+            block
+                .verify_chain(&chain, &before_last)
+                .map_err(|seq| damaged(seq, "hash does not match the chain"))?;
         }
         check_acknowledged(&backend, &head)?;
         tracing::debug!(events = head.seq, ids = ids.len(), "log opened");
-        Ok(Log { backend, chain, head, ids, refs })
+        Ok(Log {
+            backend,
+            chain,
+            head,
+            ids,
+            refs,
+        })
     }
 
     pub fn head(&self) -> Head {
@@ -273,14 +319,23 @@ impl<B: Backend> Log<B> {
 
     /// Appends a batch: validated, deduplicated by id against the whole history, chained, and
     /// durable (one flush) before it returns. Either every accepted event is stored or none.
-    pub fn append(&mut self, events: &[Event], options: &AppendOptions) -> Result<Receipt, AppendError> {
+    pub fn append(
+        &mut self,
+        events: &[Event],
+        options: &AppendOptions,
+    ) -> Result<Receipt, AppendError> {
         if let Some(expected) = options.expected_head {
             if expected != self.head.seq {
-                return Err(AppendError::HeadMoved { expected, actual: self.head.seq });
+                return Err(AppendError::HeadMoved {
+                    expected,
+                    actual: self.head.seq,
+                });
             }
         }
         if events.len() > MAX_BATCH_EVENTS {
-            return Err(AppendError::TooLarge { events: events.len() });
+            return Err(AppendError::TooLarge {
+                events: events.len(),
+            });
         }
         let recorded_at = options.recorded_at.unwrap_or_else(now);
         let mut batch = Batch::new(self.head, recorded_at);
@@ -315,7 +370,11 @@ impl<B: Backend> Log<B> {
                     receipt.outcomes.push(Outcome::Duplicate(seq));
                 }
                 Err(Refused::Reason(reason)) => {
-                    let rejection = Rejection { index, id: event.id.clone(), reason };
+                    let rejection = Rejection {
+                        index,
+                        id: event.id.clone(),
+                        reason,
+                    };
                     match options.on_invalid {
                         OnInvalid::RejectBatch => {
                             undo_all(&mut self.ids, undo);
@@ -363,6 +422,12 @@ impl<B: Backend> Log<B> {
         Records::new(&self.backend, from_seq, false)
     }
 
+    /// Every record from seq 1 on, recomputing the hash chain as it goes: the first record
+    /// whose hash does not follow is an error naming its seq.
+    pub fn records_verified(&self) -> Records<'_, B> {
+        Records::new(&self.backend, 1, true)
+    }
+
     /// Re-reads the whole log and checks everything (see [`verify`]).
     pub fn verify(&self) -> Verification {
         verify(&self.backend)
@@ -398,7 +463,9 @@ impl Batch {
     }
 
     fn stored(&self, seq: u64) -> Option<&[u8]> {
-        let (block, start, end) = *self.locations.get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)?;
+        let (block, start, end) = *self
+            .locations
+            .get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)?;
         let buf = match self.finished.get(block) {
             Some((_, bytes)) => bytes.as_slice(),
             None => self.builder_bytes(),
@@ -412,14 +479,21 @@ impl Batch {
 
     fn seal_full_block(&mut self) {
         if self.builder.is_full() {
-            let next = BlockBuilder::new(self.builder.next_seq(), self.recorded_at, self.builder.last_hash());
+            let next = BlockBuilder::new(
+                self.builder.next_seq(),
+                self.recorded_at,
+                self.builder.last_hash(),
+            );
             let full = std::mem::replace(&mut self.builder, next);
             self.finished.push(full.finish());
         }
     }
 
     fn finish(mut self) -> (Vec<(u64, Vec<u8>)>, Head) {
-        let head = Head { seq: self.builder.next_seq() - 1, hash: self.builder.last_hash() };
+        let head = Head {
+            seq: self.builder.next_seq() - 1,
+            hash: self.builder.last_hash(),
+        };
         if !self.builder.is_empty() {
             self.finished.push(self.builder.finish());
         }
@@ -452,7 +526,9 @@ fn find<B: Backend>(
     id: &[u8],
     fp: u64,
 ) -> Result<Option<u64>, StoreError> {
-    let Some(seq) = ids.candidate(fp) else { return Ok(None) };
+    let Some(seq) = ids.candidate(fp) else {
+        return Ok(None);
+    };
     let stored = match batch.and_then(|b| b.stored(seq)) {
         Some(stored) => stored,
         None => reader.stored(backend, seq)?,
@@ -480,7 +556,12 @@ fn admit<B: Backend>(
     let start = batch.builder.begin_entry();
     if let Err(err) = codec::encode(event, batch.builder.buffer()) {
         batch.builder.abandon(start);
-        return Err(Refused::Reason(RejectReason::Invalid(EventError::Invalid { field: "id", reason: err.to_string() })));
+        return Err(Refused::Reason(RejectReason::Invalid(
+            EventError::Invalid {
+                field: "id",
+                reason: err.to_string(),
+            },
+        )));
     }
     if let Some(seq) = existing {
         let earlier = match batch.stored(seq) {
@@ -489,7 +570,11 @@ fn admit<B: Backend>(
         };
         let same = earlier == batch.builder.entry_bytes(start);
         batch.builder.abandon(start);
-        return if same { Ok(Admitted::Duplicate(seq)) } else { Err(Refused::Reason(RejectReason::Conflict { seq })) };
+        return if same {
+            Ok(Admitted::Duplicate(seq))
+        } else {
+            Err(Refused::Reason(RejectReason::Conflict { seq }))
+        };
     }
     if let Err(err) = staged.check(event) {
         batch.builder.abandon(start);
@@ -498,7 +583,9 @@ fn admit<B: Backend>(
     let len = batch.builder.entry_bytes(start).len();
     let (seq, _) = batch.builder.seal_entry(start, chain);
     let stored_start = start + 36;
-    batch.locations.push((batch.finished.len(), stored_start, stored_start + len));
+    batch
+        .locations
+        .push((batch.finished.len(), stored_start, stored_start + len));
     let token = ids.insert(fp, id, seq);
     batch.seal_full_block();
     Ok(Admitted::New(seq, token))
@@ -506,7 +593,9 @@ fn admit<B: Backend>(
 
 /// Checks that the blocks reach the head the backend last acknowledged, with the same hash.
 fn check_acknowledged<B: Backend>(backend: &B, head: &Head) -> Result<(), StoreError> {
-    let Some(acked) = backend.acknowledged_head()? else { return Ok(()) };
+    let Some(acked) = backend.acknowledged_head()? else {
+        return Ok(());
+    };
     if acked.seq > head.seq {
         return Err(damaged(
             head.seq + 1,
@@ -514,7 +603,10 @@ fn check_acknowledged<B: Backend>(backend: &B, head: &Head) -> Result<(), StoreE
         ));
     }
     if acked.seq > 0 && hash_at(backend, acked.seq)? != acked.hash {
-        return Err(damaged(acked.seq, "hash differs from the one acknowledged for this seq"));
+        return Err(damaged(
+            acked.seq,
+            "hash differs from the one acknowledged for this seq",
+        ));
     }
     Ok(())
 }
@@ -576,17 +668,31 @@ impl<'a, B: Backend> Records<'a, B> {
         if self.blocks.is_none() {
             self.start()?;
         }
-        let Some(item) = self.blocks.as_mut().expect("started").next() else { return Ok(false) };
+        let Some(item) = self.blocks.as_mut().expect("started").next() else {
+            return Ok(false);
+        };
         let (key, bytes) = item?;
         if key != self.next_seq {
-            return Err(damaged(self.next_seq, format!("expected a block starting at seq {}, found one at {key}", self.next_seq)));
+            return Err(damaged(
+                self.next_seq,
+                format!(
+                    "expected a block starting at seq {}, found one at {key}",
+                    self.next_seq
+                ),
+            ));
         }
         let loaded = Loaded::parse(key, bytes)?;
         if self.verify_chain {
-            let block = Block::parse(loaded.bytes.as_ref()).map_err(|e| damaged(key, e.to_string()))?;
+            let block =
+                Block::parse(loaded.bytes.as_ref()).map_err(|e| damaged(key, e.to_string()))?;
             block
                 .verify_chain(&self.chain, &self.prev_hash)
-                .map_err(|seq| damaged(seq, "hash does not match the chain (record altered, removed or reordered)"))?;
+                .map_err(|seq| {
+                    damaged(
+                        seq,
+                        "hash does not match the chain (record altered, removed or reordered)",
+                    )
+                })?;
         }
         self.current = Some(loaded);
         Ok(true)
@@ -603,8 +709,14 @@ impl<'a, B: Backend> Records<'a, B> {
                     if seq < self.from_seq {
                         continue;
                     }
-                    let event = codec::decode(block.stored(seq)).map_err(|e| damaged(seq, e.to_string()))?;
-                    return Ok(Some(Record { seq, hash, recorded_at: block.recorded_at, event }));
+                    let event = codec::decode(block.stored(seq))
+                        .map_err(|e| damaged(seq, e.to_string()))?;
+                    return Ok(Some(Record {
+                        seq,
+                        hash,
+                        recorded_at: block.recorded_at,
+                        event,
+                    }));
                 }
             }
             if !self.next_block()? {
@@ -675,7 +787,13 @@ pub fn verify<B: Backend>(backend: &B) -> Verification {
                 ids.insert(fp, id, record.seq);
             }
             Ok(Some(earlier)) => {
-                return fail(head, damaged(record.seq, format!("id {:?} was already used at seq {earlier}", record.event.id)));
+                return fail(
+                    head,
+                    damaged(
+                        record.seq,
+                        format!("id {:?} was already used at seq {earlier}", record.event.id),
+                    ),
+                );
             }
             Err(err) => return fail(head, err),
         }
@@ -685,10 +803,18 @@ pub fn verify<B: Backend>(backend: &B) -> Verification {
         }
         let changes = staged.into_changes();
         refs.commit(changes);
-        head = Head { seq: record.seq, hash: record.hash };
+        head = Head {
+            seq: record.seq,
+            hash: record.hash,
+        };
     }
     if let Err(err) = check_acknowledged(backend, &head) {
         return fail(head, err);
     }
-    Verification { events: head.seq, head, first_bad_seq: None, error: None }
+    Verification {
+        events: head.seq,
+        head,
+        first_bad_seq: None,
+        error: None,
+    }
 }

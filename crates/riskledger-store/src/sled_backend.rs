@@ -21,7 +21,9 @@ pub struct SledOptions {
 
 impl Default for SledOptions {
     fn default() -> Self {
-        SledOptions { cache_capacity_bytes: 64 * 1024 * 1024 }
+        SledOptions {
+            cache_capacity_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -49,7 +51,9 @@ fn key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-fn decode_entry(entry: sled::Result<(sled::IVec, sled::IVec)>) -> Result<StoredBlock<SledBytes>, BackendError> {
+fn decode_entry(
+    entry: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<StoredBlock<SledBytes>, BackendError> {
     let (k, v) = entry.map_err(engine)?;
     let k: [u8; 8] = k
         .as_ref()
@@ -72,7 +76,11 @@ impl SledBackend {
             .open()
             .map_err(engine)?;
         let blocks = db.open_tree(TREE).map_err(engine)?;
-        Ok(SledBackend { _db: db, blocks, marker_path: dir.join(MARKER_FILE) })
+        Ok(SledBackend {
+            _db: db,
+            blocks,
+            marker_path: dir.join(MARKER_FILE),
+        })
     }
 
     /// Whether `dir` holds a store.
@@ -108,7 +116,11 @@ impl Backend for SledBackend {
     }
 
     fn block_at_or_before(&self, seq: u64) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
-        self.blocks.range(..=key(seq)).next_back().map(decode_entry).transpose()
+        self.blocks
+            .range(..=key(seq))
+            .next_back()
+            .map(decode_entry)
+            .transpose()
     }
 
     fn blocks_from(
@@ -119,7 +131,11 @@ impl Backend for SledBackend {
     }
 
     fn last_block(&self) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
-        self.blocks.last().map_err(engine)?.map(|kv| decode_entry(Ok(kv))).transpose()
+        self.blocks
+            .last()
+            .map_err(engine)?
+            .map(|kv| decode_entry(Ok(kv)))
+            .transpose()
     }
 
     fn acknowledged_head(&self) -> Result<Option<Head>, BackendError> {
@@ -129,7 +145,10 @@ impl Backend for SledBackend {
             Err(err) => return Err(err.into()),
         };
         if bytes.len() != MARKER_BYTES {
-            return Err(BackendError::Marker(format!("{} bytes, expected {MARKER_BYTES}", bytes.len())));
+            return Err(BackendError::Marker(format!(
+                "{} bytes, expected {MARKER_BYTES}",
+                bytes.len()
+            )));
         }
         if blake3::derive_key(MARKER_CONTEXT, &bytes[..40])[..] != bytes[40..] {
             return Err(BackendError::Marker("checksum does not match".into()));

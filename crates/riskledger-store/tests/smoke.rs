@@ -4,8 +4,16 @@ use riskledger_store::*;
 #[test]
 fn smoke() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/spec-example.ndjson")).unwrap();
-    let events: Vec<_> = text.lines().enumerate().map(|(i, l)| parse_line(i as u64 + 1, l).unwrap()).collect();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/spec-example.ndjson"
+    ))
+    .unwrap();
+    let events: Vec<_> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| parse_line(i as u64 + 1, l).unwrap())
+        .collect();
     let head = {
         let mut log = open_sled(dir.path(), &SledOptions::default()).unwrap();
         let r = log.append(&events, &AppendOptions::default()).unwrap();
