@@ -63,7 +63,8 @@ fn floor(c: &mut Criterion) {
                     for event in &events {
                         codec::encode(event, &mut value).unwrap();
                     }
-                    db.insert(next.to_be_bytes(), value).unwrap();
+                    let key = events[0].id.as_bytes().to_vec();
+                    db.insert(key, value).unwrap();
                     db.flush().unwrap();
                 },
                 BatchSize::PerIteration,

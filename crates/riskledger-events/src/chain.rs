@@ -32,7 +32,9 @@ impl Default for ChainHasher {
 
 impl ChainHasher {
     pub fn new() -> Self {
-        ChainHasher { key: blake3::derive_key(CHAIN_CONTEXT, b"") }
+        ChainHasher {
+            key: blake3::derive_key(CHAIN_CONTEXT, b""),
+        }
     }
 
     /// The hash of the event at `seq` whose stored bytes are `stored`, after `prev`.

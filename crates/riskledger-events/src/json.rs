@@ -97,14 +97,37 @@ struct Wire<'a> {
 fn allowed_fields(event_type: &str) -> &'static [&'static str] {
     match event_type {
         "account_opened" => &["account", "role", "country"],
-        "contract_started" => &["contract", "client", "freelancer", "currency", "kind", "rate_minor"],
+        "contract_started" => &[
+            "contract",
+            "client",
+            "freelancer",
+            "currency",
+            "kind",
+            "rate_minor",
+        ],
         "contract_ended" => &["contract", "outcome"],
         "payment" => &["contract", "amount_minor", "currency"],
-        "flag_raised" => &["flag", "reporter", "subject", "counterparty", "reason", "note"],
+        "flag_raised" => &[
+            "flag",
+            "reporter",
+            "subject",
+            "counterparty",
+            "reason",
+            "note",
+        ],
         "flag_resolved" => &["flag", "outcome"],
         "prior_relationship_proven" => &["client", "freelancer", "since"],
         "conversion_fee_paid" => &["client", "freelancer", "amount_minor", "currency"],
-        "login" => &["account", "device", "ip", "lat", "lon", "country", "accuracy_km", "network"],
+        "login" => &[
+            "account",
+            "device",
+            "ip",
+            "lat",
+            "lon",
+            "country",
+            "accuracy_km",
+            "network",
+        ],
         "payout_method_changed" => &["account", "method", "country"],
         _ => &[],
     }
@@ -168,11 +191,21 @@ fn word<T>(
 }
 
 fn country(field: &'static str, value: &Option<Cow<'_, str>>) -> Result<Country, EventError> {
-    word(field, value, Country::parse, "the ISO 3166-1 alpha-2 codes (two upper-case letters)")
+    word(
+        field,
+        value,
+        Country::parse,
+        "the ISO 3166-1 alpha-2 codes (two upper-case letters)",
+    )
 }
 
 fn currency(field: &'static str, value: &Option<Cow<'_, str>>) -> Result<Currency, EventError> {
-    word(field, value, Currency::parse, "the ISO 4217 codes (three upper-case letters)")
+    word(
+        field,
+        value,
+        Currency::parse,
+        "the ISO 4217 codes (three upper-case letters)",
+    )
 }
 
 fn amount(field: &'static str, value: Option<i64>) -> Result<u64, EventError> {
@@ -229,7 +262,12 @@ impl<'a> Wire<'a> {
             },
             2 => Body::ContractEnded {
                 contract: text("contract", &w.contract)?,
-                outcome: word("outcome", &w.outcome, ContractOutcome::parse, ContractOutcome::NAMES)?,
+                outcome: word(
+                    "outcome",
+                    &w.outcome,
+                    ContractOutcome::parse,
+                    ContractOutcome::NAMES,
+                )?,
             },
             3 => Body::Payment {
                 contract: text("contract", &w.contract)?,
@@ -249,7 +287,12 @@ impl<'a> Wire<'a> {
             },
             5 => Body::FlagResolved {
                 flag: text("flag", &w.flag)?,
-                outcome: word("outcome", &w.outcome, FlagOutcome::parse, FlagOutcome::NAMES)?,
+                outcome: word(
+                    "outcome",
+                    &w.outcome,
+                    FlagOutcome::parse,
+                    FlagOutcome::NAMES,
+                )?,
             },
             6 => Body::PriorRelationshipProven {
                 client: text("client", &w.client)?,
@@ -299,7 +342,11 @@ fn salvage_id(line: &str) -> Option<String> {
 
 /// Parses one NDJSON line (`line_no` is 1-based, for the error) into a validated event.
 pub fn parse_line(line_no: u64, line: &str) -> Result<Event, LineError> {
-    let fail = |error, id| LineError { line: line_no, id, error };
+    let fail = |error, id| LineError {
+        line: line_no,
+        id,
+        error,
+    };
     if line.len() > MAX_LINE_BYTES {
         return Err(fail(
             EventError::Json(format!(
@@ -322,7 +369,10 @@ pub fn parse_line(line_no: u64, line: &str) -> Result<Event, LineError> {
             let error = if path == "." || path.is_empty() || inner.is_syntax() || inner.is_eof() {
                 EventError::Json(inner.to_string())
             } else {
-                EventError::WrongType { field: path, message: strip_position(&inner) }
+                EventError::WrongType {
+                    field: path,
+                    message: strip_position(&inner),
+                }
             };
             return Err(fail(error, salvage_id(line)));
         }
@@ -370,12 +420,23 @@ pub fn write_line(
         ..Wire::default()
     };
     match &event.body {
-        Body::AccountOpened { account, role, country } => {
+        Body::AccountOpened {
+            account,
+            role,
+            country,
+        } => {
             w.account = b(account);
             w.role = b(role.as_str());
             w.country = b(country.as_str());
         }
-        Body::ContractStarted { contract, client, freelancer, currency, kind, rate_minor } => {
+        Body::ContractStarted {
+            contract,
+            client,
+            freelancer,
+            currency,
+            kind,
+            rate_minor,
+        } => {
             w.contract = b(contract);
             w.client = b(client);
             w.freelancer = b(freelancer);
@@ -387,12 +448,23 @@ pub fn write_line(
             w.contract = b(contract);
             w.outcome = b(outcome.as_str());
         }
-        Body::Payment { contract, amount_minor, currency } => {
+        Body::Payment {
+            contract,
+            amount_minor,
+            currency,
+        } => {
             w.contract = b(contract);
             w.amount_minor = Some(*amount_minor as i64);
             w.currency = b(currency.as_str());
         }
-        Body::FlagRaised { flag, reporter, subject, counterparty, reason, note } => {
+        Body::FlagRaised {
+            flag,
+            reporter,
+            subject,
+            counterparty,
+            reason,
+            note,
+        } => {
             w.flag = b(flag);
             w.reporter = b(reporter.as_str());
             w.subject = b(subject);
@@ -404,19 +476,37 @@ pub fn write_line(
             w.flag = b(flag);
             w.outcome = b(outcome.as_str());
         }
-        Body::PriorRelationshipProven { client, freelancer, since: date } => {
+        Body::PriorRelationshipProven {
+            client,
+            freelancer,
+            since: date,
+        } => {
             since = date.to_string();
             w.client = b(client);
             w.freelancer = b(freelancer);
             w.since = b(&since);
         }
-        Body::ConversionFeePaid { client, freelancer, amount_minor, currency } => {
+        Body::ConversionFeePaid {
+            client,
+            freelancer,
+            amount_minor,
+            currency,
+        } => {
             w.client = b(client);
             w.freelancer = b(freelancer);
             w.amount_minor = Some(*amount_minor as i64);
             w.currency = b(currency.as_str());
         }
-        Body::Login { account, device, ip: addr, lat, lon, country, accuracy_km, network } => {
+        Body::Login {
+            account,
+            device,
+            ip: addr,
+            lat,
+            lon,
+            country,
+            accuracy_km,
+            network,
+        } => {
             ip = addr.to_string();
             w.account = b(account);
             w.device = b(device);
@@ -427,7 +517,11 @@ pub fn write_line(
             w.accuracy_km = Some(*accuracy_km);
             w.network = network.map(|n| Cow::Borrowed(n.as_str()));
         }
-        Body::PayoutMethodChanged { account, method, country } => {
+        Body::PayoutMethodChanged {
+            account,
+            method,
+            country,
+        } => {
             w.account = b(account);
             w.method = b(method);
             w.country = b(country.as_str());

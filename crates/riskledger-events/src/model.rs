@@ -75,7 +75,9 @@ impl Date {
             .filter(|_| text.len() == 10)
             .ok_or("not a date of the form YYYY-MM-DD")?;
         let days = date.signed_duration_since(Self::EPOCH).num_days();
-        i32::try_from(days).map(Date).map_err(|_| "date out of range")
+        i32::try_from(days)
+            .map(Date)
+            .map_err(|_| "date out of range")
     }
 
     pub fn to_naive(self) -> chrono::NaiveDate {
@@ -370,7 +372,10 @@ pub enum EventError {
     #[error("field `{0}` is missing")]
     Missing(&'static str),
     #[error("field `{field}` is not part of a `{event_type}` event")]
-    Unexpected { field: String, event_type: &'static str },
+    Unexpected {
+        field: String,
+        event_type: &'static str,
+    },
     #[error("field `type`: unknown event type {0:?}")]
     UnknownType(String),
     #[error("field `{field}`: {reason}")]
@@ -395,7 +400,10 @@ impl EventError {
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        EventError::Invalid { field, reason: reason.into() }
+        EventError::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -419,9 +427,10 @@ fn check_text(field: &'static str, value: &str, max_bytes: usize) -> Result<(), 
 fn check_amount(field: &'static str, value: u64) -> Result<(), EventError> {
     match value {
         0 => Err(EventError::invalid(field, "must be greater than 0")),
-        v if v > MAX_AMOUNT_MINOR => {
-            Err(EventError::invalid(field, format!("{v} exceeds the limit {MAX_AMOUNT_MINOR}")))
-        }
+        v if v > MAX_AMOUNT_MINOR => Err(EventError::invalid(
+            field,
+            format!("{v} exceeds the limit {MAX_AMOUNT_MINOR}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -450,27 +459,50 @@ impl Event {
 impl Body {
     fn validate(&self) -> Result<(), EventError> {
         match self {
-            Body::AccountOpened { account, country, .. } => {
+            Body::AccountOpened {
+                account, country, ..
+            } => {
                 check_id("account", account)?;
                 check_country("country", *country)
             }
-            Body::ContractStarted { contract, client, freelancer, currency, rate_minor, .. } => {
+            Body::ContractStarted {
+                contract,
+                client,
+                freelancer,
+                currency,
+                rate_minor,
+                ..
+            } => {
                 check_id("contract", contract)?;
                 check_id("client", client)?;
                 check_id("freelancer", freelancer)?;
                 if client == freelancer {
-                    return Err(EventError::invalid("freelancer", "must differ from `client`"));
+                    return Err(EventError::invalid(
+                        "freelancer",
+                        "must differ from `client`",
+                    ));
                 }
                 check_currency("currency", *currency)?;
                 rate_minor.map_or(Ok(()), |rate| check_amount("rate_minor", rate))
             }
             Body::ContractEnded { contract, .. } => check_id("contract", contract),
-            Body::Payment { contract, amount_minor, currency } => {
+            Body::Payment {
+                contract,
+                amount_minor,
+                currency,
+            } => {
                 check_id("contract", contract)?;
                 check_amount("amount_minor", *amount_minor)?;
                 check_currency("currency", *currency)
             }
-            Body::FlagRaised { flag, reporter, subject, counterparty, note, .. } => {
+            Body::FlagRaised {
+                flag,
+                reporter,
+                subject,
+                counterparty,
+                note,
+                ..
+            } => {
                 check_id("flag", flag)?;
                 if let Reporter::Account(account) = reporter {
                     check_id("reporter", account)?;
@@ -483,7 +515,10 @@ impl Body {
                     if note.len() > MAX_NOTE_BYTES {
                         Err(EventError::invalid(
                             "note",
-                            format!("is {} bytes long; the limit is {MAX_NOTE_BYTES}", note.len()),
+                            format!(
+                                "is {} bytes long; the limit is {MAX_NOTE_BYTES}",
+                                note.len()
+                            ),
                         ))
                     } else {
                         Ok(())
@@ -491,21 +526,39 @@ impl Body {
                 })
             }
             Body::FlagResolved { flag, .. } => check_id("flag", flag),
-            Body::PriorRelationshipProven { client, freelancer, .. } => {
+            Body::PriorRelationshipProven {
+                client, freelancer, ..
+            } => {
                 check_id("client", client)?;
                 check_id("freelancer", freelancer)
             }
-            Body::ConversionFeePaid { client, freelancer, amount_minor, currency } => {
+            Body::ConversionFeePaid {
+                client,
+                freelancer,
+                amount_minor,
+                currency,
+            } => {
                 check_id("client", client)?;
                 check_id("freelancer", freelancer)?;
                 check_amount("amount_minor", *amount_minor)?;
                 check_currency("currency", *currency)
             }
-            Body::Login { account, device, lat, lon, country, accuracy_km, .. } => {
+            Body::Login {
+                account,
+                device,
+                lat,
+                lon,
+                country,
+                accuracy_km,
+                ..
+            } => {
                 check_id("account", account)?;
                 check_id("device", device)?;
                 if !(lat.is_finite() && (-90.0..=90.0).contains(lat)) {
-                    return Err(EventError::invalid("lat", format!("{lat} is outside [-90, 90]")));
+                    return Err(EventError::invalid(
+                        "lat",
+                        format!("{lat} is outside [-90, 90]"),
+                    ));
                 }
                 if !(lon.is_finite() && (-180.0..=180.0).contains(lon)) {
                     return Err(EventError::invalid(
@@ -521,7 +574,11 @@ impl Body {
                 }
                 check_country("country", *country)
             }
-            Body::PayoutMethodChanged { account, method, country } => {
+            Body::PayoutMethodChanged {
+                account,
+                method,
+                country,
+            } => {
                 check_id("account", account)?;
                 check_text("method", method, MAX_METHOD_BYTES)?;
                 check_country("country", *country)

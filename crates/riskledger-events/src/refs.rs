@@ -50,7 +50,11 @@ impl References {
 
     /// Starts checking a batch.
     pub fn stage(&self) -> Staged<'_> {
-        Staged { base: self, contracts: HashMap::new(), flags: HashMap::new() }
+        Staged {
+            base: self,
+            contracts: HashMap::new(),
+            flags: HashMap::new(),
+        }
     }
 
     /// Applies a committed batch.
@@ -80,11 +84,17 @@ impl References {
 
 impl Staged<'_> {
     fn contract(&self, id: &str) -> Option<Contract> {
-        self.contracts.get(id).or_else(|| self.base.contracts.get(id)).copied()
+        self.contracts
+            .get(id)
+            .or_else(|| self.base.contracts.get(id))
+            .copied()
     }
 
     fn flag(&self, id: &str) -> Option<bool> {
-        self.flags.get(id).or_else(|| self.base.flags.get(id)).copied()
+        self.flags
+            .get(id)
+            .or_else(|| self.base.flags.get(id))
+            .copied()
     }
 
     /// Checks `event` against everything known so far, including earlier events of this
@@ -92,21 +102,32 @@ impl Staged<'_> {
     pub fn check(&mut self, event: &Event) -> Result<(), EventError> {
         match &event.body {
             Body::ContractStarted { contract, .. } if self.contract(contract).is_some() => {
-                return Err(reference("contract", format!("contract {contract:?} already started")));
+                return Err(reference(
+                    "contract",
+                    format!("contract {contract:?} already started"),
+                ));
             }
             Body::ContractEnded { contract, .. } => match self.contract(contract) {
                 None => return Err(unknown_contract(contract)),
                 Some(c) if c.ended => {
-                    return Err(reference("contract", format!("contract {contract:?} already ended")));
+                    return Err(reference(
+                        "contract",
+                        format!("contract {contract:?} already ended"),
+                    ));
                 }
                 Some(_) => {}
             },
-            Body::Payment { contract, currency, .. } => match self.contract(contract) {
+            Body::Payment {
+                contract, currency, ..
+            } => match self.contract(contract) {
                 None => return Err(unknown_contract(contract)),
                 Some(c) if c.currency != *currency => {
                     return Err(reference(
                         "currency",
-                        format!("{currency} is not the currency of contract {contract:?} ({})", c.currency),
+                        format!(
+                            "{currency} is not the currency of contract {contract:?} ({})",
+                            c.currency
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -129,8 +150,16 @@ impl Staged<'_> {
 
     fn record(&mut self, event: &Event) {
         match &event.body {
-            Body::ContractStarted { contract, currency, .. } => {
-                self.contracts.insert(contract.clone(), Contract { currency: *currency, ended: false });
+            Body::ContractStarted {
+                contract, currency, ..
+            } => {
+                self.contracts.insert(
+                    contract.clone(),
+                    Contract {
+                        currency: *currency,
+                        ended: false,
+                    },
+                );
             }
             Body::ContractEnded { contract, .. } => {
                 if let Some(mut c) = self.contract(contract) {
@@ -149,7 +178,10 @@ impl Staged<'_> {
     }
 
     pub fn into_changes(self) -> Changes {
-        Changes { contracts: self.contracts, flags: self.flags }
+        Changes {
+            contracts: self.contracts,
+            flags: self.flags,
+        }
     }
 }
 
