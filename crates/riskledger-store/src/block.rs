@@ -19,9 +19,12 @@ use riskledger_events::limits::MAX_RECORD_BYTES;
 use riskledger_events::{ChainHash, ChainHasher, Timestamp};
 
 pub const BLOCK_VERSION: u8 = 1;
-/// Most events in one block. A block of 1,024 login-sized events is ~115 KiB, under sled's
-/// inline-value threshold (a quarter of a 512 KiB segment), so it never becomes a blob file.
+/// Most events in one block.
 pub const MAX_BLOCK_EVENTS: usize = 1024;
+/// A block is closed once it holds this many bytes. With the largest record (4 KiB) a block
+/// stays under 260 KiB, well below sled's inline-value threshold (a quarter of the 4 MiB
+/// segment the store configures), so a block is never written as a separate blob file.
+pub const BLOCK_CLOSE_BYTES: usize = 256 * 1024;
 const HEADER_BYTES: usize = 21;
 const ENTRY_HEADER_BYTES: usize = 32 + 4;
 const CHECK_BYTES: usize = 32;
@@ -60,7 +63,7 @@ pub struct BlockBuilder {
 
 impl BlockBuilder {
     pub fn new(first_seq: u64, recorded_at: Timestamp, prev_hash: ChainHash) -> Self {
-        let mut buf = Vec::with_capacity(128 * 1024);
+        let mut buf = Vec::with_capacity(160 * 1024);
         buf.push(BLOCK_VERSION);
         buf.extend_from_slice(&first_seq.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
@@ -82,7 +85,7 @@ impl BlockBuilder {
     }
 
     pub fn is_full(&self) -> bool {
-        self.len() >= MAX_BLOCK_EVENTS
+        self.len() >= MAX_BLOCK_EVENTS || self.buf.len() >= BLOCK_CLOSE_BYTES
     }
 
     pub fn next_seq(&self) -> u64 {
