@@ -80,11 +80,13 @@ impl SledBackend {
             .open()
             .map_err(engine)?;
         let blocks = db.open_tree(TREE).map_err(engine)?;
-        Ok(SledBackend {
-            _db: db,
-            blocks,
-            marker_path: dir.join(MARKER_FILE),
-        })
+        let marker = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(MARKER_FILE))?;
+        Ok(SledBackend { _db: db, blocks, marker })
     }
 
     /// Whether `dir` holds a store.
