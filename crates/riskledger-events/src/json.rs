@@ -331,13 +331,25 @@ impl<'a> Wire<'a> {
     }
 }
 
-/// Reads the `id` of a line that failed to parse, for the error message, if it has one.
+/// Reads the `id` of a line that failed to parse, for the error message, if it has one. A line
+/// too broken for JSON (cut short, say) still gets a textual look for `"id":"..."`.
 fn salvage_id(line: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct IdOnly {
         id: Option<String>,
     }
-    serde_json::from_str::<IdOnly>(line).ok()?.id
+    if let Ok(parsed) = serde_json::from_str::<IdOnly>(line) {
+        return parsed.id;
+    }
+    let after_key = &line[line.find("\"id\"")? + 4..];
+    let value = after_key
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let end = value.find('"')?;
+    let id = &value[..end];
+    (!id.contains('\\') && id.len() <= crate::limits::MAX_ID_BYTES).then(|| id.to_owned())
 }
 
 /// Parses one NDJSON line (`line_no` is 1-based, for the error) into a validated event.
@@ -355,6 +367,10 @@ pub fn parse_line(line_no: u64, line: &str) -> Result<Event, LineError> {
             )),
             None,
         ));
+    }
+    if !line.trim_start().starts_with('{') {
+        let error = EventError::Json("not a JSON object: each line must be one `{...}`".into());
+        return Err(fail(error, None));
     }
     let mut deserializer = serde_json::Deserializer::from_str(line);
     let parsed = serde_path_to_error::deserialize(&mut deserializer);

@@ -1,0 +1,81 @@
+//! Golden byte vectors: the stored encoding and the chain hashes of one event of every type.
+//! If one of these fails, the stored format changed: every existing ledger would stop
+//! verifying. Do not update the vectors; add a new format version instead (`docs/format.md`).
+
+use riskledger::events::json::parse_line;
+use riskledger::events::{codec, ChainHasher, GENESIS_HASH};
+
+const EVERY_TYPE: &str = include_str!("data/every-type.ndjson");
+
+/// (stored bytes as hex, chain hash as hex), in the order of `every-type.ndjson`.
+const GOLDEN: [(&str, &str); 10] = include!("data/golden-vectors.rs.in");
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn stored_bytes_and_chain_hashes_never_change() {
+    let chain = ChainHasher::new();
+    let mut prev = GENESIS_HASH;
+    let mut actual = Vec::new();
+    for (i, line) in EVERY_TYPE.lines().enumerate() {
+        let event = parse_line(i as u64 + 1, line).unwrap();
+        let stored = codec::encode_to_vec(&event).unwrap();
+        let hash = chain.link(i as u64 + 1, &prev, &stored);
+        prev = hash;
+        actual.push((hex(&stored), hex(&hash)));
+    }
+    if std::env::var_os("RISKLEDGER_PRINT_GOLDEN").is_some() {
+        println!("[");
+        for (stored, hash) in &actual {
+            println!("    (\n        \"{stored}\",\n        \"{hash}\",\n    ),");
+        }
+        println!("]");
+    }
+    assert_eq!(actual.len(), GOLDEN.len());
+    for (i, ((stored, hash), (golden_stored, golden_hash))) in actual.iter().zip(GOLDEN).enumerate()
+    {
+        assert_eq!(
+            stored,
+            golden_stored,
+            "stored bytes of line {} changed",
+            i + 1
+        );
+        assert_eq!(hash, golden_hash, "chain hash of line {} changed", i + 1);
+    }
+}
+
+#[test]
+fn golden_bytes_decode_to_the_same_events() {
+    for (i, (line, (stored, _))) in EVERY_TYPE.lines().zip(GOLDEN).enumerate() {
+        let bytes: Vec<u8> = (0..stored.len())
+            .step_by(2)
+            .map(|j| u8::from_str_radix(&stored[j..j + 2], 16).unwrap())
+            .collect();
+        let decoded = codec::decode(&bytes).unwrap();
+        assert_eq!(
+            decoded,
+            parse_line(i as u64 + 1, line).unwrap(),
+            "line {}",
+            i + 1
+        );
+    }
+}
+
+/// The first vector, spelled out field by field, so that `docs/format.md` can point at it.
+#[test]
+fn account_opened_layout_is_as_documented() {
+    let event = parse_line(1, EVERY_TYPE.lines().next().unwrap()).unwrap();
+    let stored = codec::encode_to_vec(&event).unwrap();
+    let mut expected = vec![1u8]; // format version
+    expected.extend_from_slice(&2u64.to_le_bytes()); // id length
+    expected.extend_from_slice(b"g1");
+    expected.extend_from_slice(&1_704_189_600_000_000i64.to_le_bytes()); // at, µs
+    expected.extend_from_slice(&0u32.to_le_bytes()); // Body::AccountOpened
+    expected.extend_from_slice(&3u64.to_le_bytes()); // account length
+    expected.extend_from_slice(b"c-1");
+    expected.extend_from_slice(&0u32.to_le_bytes()); // Role::Client
+    expected.extend_from_slice(b"US"); // country, 2 bytes
+    assert_eq!(hex(&stored), hex(&expected));
+}
