@@ -682,18 +682,6 @@ impl<'a, B: Backend> Records<'a, B> {
             ));
         }
         let loaded = Loaded::parse(key, bytes)?;
-        if self.verify_chain {
-            let block =
-                Block::parse(loaded.bytes.as_ref()).map_err(|e| damaged(key, e.to_string()))?;
-            block
-                .verify_chain(&self.chain, &self.prev_hash)
-                .map_err(|seq| {
-                    damaged(
-                        seq,
-                        "hash does not match the chain (record altered, removed or reordered)",
-                    )
-                })?;
-        }
         self.current = Some(loaded);
         Ok(true)
     }
@@ -705,6 +693,14 @@ impl<'a, B: Backend> Records<'a, B> {
                     let seq = self.next_seq;
                     self.next_seq += 1;
                     let hash = block.hash(seq);
+                    if self.verify_chain
+                        && self.chain.link(seq, &self.prev_hash, block.stored(seq)) != hash
+                    {
+                        return Err(damaged(
+                            seq,
+                            "hash does not match the chain (record altered, removed or reordered)",
+                        ));
+                    }
                     self.prev_hash = hash;
                     if seq < self.from_seq {
                         continue;

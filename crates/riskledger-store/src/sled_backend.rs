@@ -86,7 +86,11 @@ impl SledBackend {
             .create(true)
             .truncate(false)
             .open(dir.join(MARKER_FILE))?;
-        Ok(SledBackend { _db: db, blocks, marker })
+        Ok(SledBackend {
+            _db: db,
+            blocks,
+            marker,
+        })
     }
 
     /// Whether `dir` holds a store.
