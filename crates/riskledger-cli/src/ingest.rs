@@ -51,7 +51,14 @@ struct Summary {
     head_hash: String,
 }
 
-pub fn run(data: &Path, file: &Path, skip_invalid: bool, json: bool) -> anyhow::Result<ExitCode> {
+/// How to ingest.
+pub struct Options {
+    pub skip_invalid: bool,
+    pub print_acks: bool,
+    pub json: bool,
+}
+
+pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCode> {
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if file == Path::new("-") {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -65,12 +72,12 @@ pub fn run(data: &Path, file: &Path, skip_invalid: bool, json: bool) -> anyhow::
     let progress = progress_bar(size);
     let (sender, chunks) = sync_channel::<std::io::Result<Chunk>>(CHUNKS_IN_FLIGHT);
     let reader = thread::spawn(move || read_chunks(input, |chunk| sender.send(chunk).is_ok()));
-    let outcome = append_chunks(&mut ledger, chunks, skip_invalid, &progress);
+    let outcome = append_chunks(&mut ledger, chunks, options, &progress);
     progress.finish_and_clear();
     // Dropping the receiver (inside append_chunks) stops the reader at its next send.
     let _ = reader.join();
     let (summary, stopped_at) = outcome?;
-    report(&summary, file, json)?;
+    report(&summary, file, options.json)?;
     Ok(match stopped_at {
         Some(line) => {
             eprintln!(
@@ -179,9 +186,10 @@ fn parse_raw_line(line_no: u64, raw: &[u8]) -> Option<Parsed> {
 fn append_chunks(
     ledger: &mut Ledger,
     chunks: Receiver<std::io::Result<Chunk>>,
-    skip_invalid: bool,
+    options: &Options,
     progress: &ProgressBar,
 ) -> anyhow::Result<(Summary, Option<u64>)> {
+    let skip_invalid = options.skip_invalid;
     let mut summary = Summary {
         appended: 0,
         duplicates: 0,
@@ -194,7 +202,7 @@ fn append_chunks(
     } else {
         OnInvalid::KeepPrefix
     };
-    let options = AppendOptions {
+    let append_options = AppendOptions {
         on_invalid,
         ..AppendOptions::default()
     };
@@ -218,7 +226,10 @@ fn append_chunks(
                 }
             }
         }
-        let receipt = ledger.append(&events, &options)?;
+        let receipt = ledger.append(&events, &append_options)?;
+        if options.print_acks {
+            eprintln!("acked {}", receipt.head.seq);
+        }
         account(&mut summary, &receipt, &lines);
         progress.inc(chunk.bytes);
         let rejected_by_append = !skip_invalid && !receipt.rejected.is_empty();

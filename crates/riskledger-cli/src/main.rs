@@ -46,6 +46,9 @@ enum Command {
         /// Stop at the first invalid line (the default).
         #[arg(long, conflicts_with = "skip_invalid")]
         strict: bool,
+        /// Print `acked SEQ` on stderr after each durable append (for crash tests).
+        #[arg(long, hide = true)]
+        print_acks: bool,
     },
     /// Re-read the whole log and check every record and the hash chain.
     Verify,
@@ -112,7 +115,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             skip_invalid,
             strict: _,
-        } => ingest::run(&cli.data, &file, skip_invalid, cli.json),
+            print_acks,
+        } => {
+            let options = ingest::Options {
+                skip_invalid,
+                print_acks,
+                json: cli.json,
+            };
+            ingest::run(&cli.data, &file, &options)
+        }
         Command::Verify => log_commands::verify(&cli.data, cli.json),
         Command::Export { from, to } => log_commands::export(&cli.data, from, to),
         Command::Stats => log_commands::stats(&cli.data, cli.json),

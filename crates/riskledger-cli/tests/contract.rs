@@ -1,0 +1,161 @@
+//! The command-line contract of `spec/cli.md`: JSON fields, exit codes, round trips.
+
+mod common;
+
+use common::*;
+
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/data/spec-example.ndjson"
+);
+/// The head hash of the spec's example: fixed by the events alone, on any machine.
+const EXAMPLE_HEAD: &str = "bfb658dad7bb9c9b241da63d42e70ae3631753d363b502ab2e3ab54e215ef4f6";
+
+#[test]
+fn ingest_reports_exactly_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["ingest", EXAMPLE, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{{\"appended\":6,\"duplicates\":0,\"rejected\":[],\"head_seq\":6,\"head_hash\":\"{EXAMPLE_HEAD}\"}}\n")
+    );
+    let again = json(&run(dir.path(), &["ingest", EXAMPLE, "--json"]));
+    assert_eq!(
+        (again["appended"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(6))
+    );
+}
+
+#[test]
+fn verify_reports_exactly_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["ingest", EXAMPLE]);
+    let out = run(dir.path(), &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        format!("{{\"ok\":true,\"events\":6,\"head_seq\":6,\"head_hash\":\"{EXAMPLE_HEAD}\",\"first_bad_seq\":null,\"error\":null}}\n")
+    );
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .arg("--data")
+        .arg(dir.path())
+        .args(["ingest", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(EXAMPLE).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(json(&out)["head_hash"], EXAMPLE_HEAD);
+}
+
+#[test]
+fn strict_ingest_stops_at_the_first_bad_line_keeping_every_line_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.ndjson");
+    let mut text = std::fs::read_to_string(EXAMPLE).unwrap();
+    text.push_str("{\"id\":\"e7\",\"type\":\"payment\",\"at\":\"2024-03-01T00:00:00Z\",\"contract\":\"k-1\",\"amount_minor\":-3,\"currency\":\"USD\"}\n");
+    text.push_str("{\"id\":\"e8\",\"type\":\"contract_ended\",\"at\":\"2024-03-02T00:00:00Z\",\"contract\":\"k-1\",\"outcome\":\"completed\"}\n");
+    std::fs::write(&file, text).unwrap();
+    let data = dir.path().join("data");
+    let out = run(&data, &["ingest", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let summary = json(&out);
+    assert_eq!(summary["appended"], 6);
+    assert_eq!(summary["head_seq"], 6);
+    assert_eq!(
+        summary["rejected"],
+        serde_json::json!([{"line": 7, "id": "e7", "error": "field `amount_minor`: must be greater than 0"}])
+    );
+    assert!(stderr(&out).contains("stopped at line 7"));
+
+    let skipped = run(
+        &data,
+        &["ingest", file.to_str().unwrap(), "--json", "--skip-invalid"],
+    );
+    assert_eq!(skipped.status.code(), Some(0));
+    let summary = json(&skipped);
+    assert_eq!(
+        (summary["appended"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(1), Some(6))
+    );
+    assert_eq!(summary["rejected"][0]["line"], 7);
+}
+
+#[test]
+fn export_then_ingest_elsewhere_gives_the_same_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history.ndjson");
+    write_history(&history, 5_000);
+    let first = dir.path().join("first");
+    let ingested = json(&run(
+        &first,
+        &["ingest", history.to_str().unwrap(), "--json"],
+    ));
+    let exported = run(&first, &["export"]);
+    assert_eq!(exported.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&exported)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5_000);
+    assert_eq!(lines[4_999]["seq"], 5_000);
+    assert_eq!(lines[4_999]["hash"], ingested["head_hash"]);
+    let export_file = dir.path().join("export.ndjson");
+    std::fs::write(&export_file, &exported.stdout).unwrap();
+    let second = dir.path().join("second");
+    let again = json(&run(
+        &second,
+        &["ingest", export_file.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(again["head_hash"], ingested["head_hash"]);
+
+    let slice = run(&first, &["export", "--from", "10", "--to", "12"]);
+    let seqs: Vec<u64> = stdout(&slice)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, vec![10, 11, 12]);
+}
+
+#[test]
+fn exit_codes_mean_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    let out = run(&missing, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "no ledger is bad usage");
+    assert!(stderr(&out).contains("no ledger at"));
+    assert!(out.stdout.is_empty());
+    assert_eq!(run(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        run(dir.path(), &["ingest", "/no/such/file.ndjson"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(dir.path(), &["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn demo_ingests_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["demo", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["ok"], true);
+}
