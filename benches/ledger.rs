@@ -9,6 +9,7 @@ use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use riskledger::events::codec;
+use riskledger::store::{records_verified, SledBackend, SledOptions};
 use riskledger::{AppendOptions, Ledger};
 
 const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
@@ -20,9 +21,23 @@ fn durable_append(c: &mut Criterion) {
     for batch in BATCH_SIZES {
         group.throughput(Throughput::Elements(batch as u64));
         let dir = tempfile::tempdir().unwrap();
+        let mut log = riskledger::open_log_or_create(dir.path()).unwrap();
+        let mut next = 0u64;
+        group.bench_function(BenchmarkId::new("log", batch), |b| {
+            b.iter_batched(
+                || {
+                    let events = support::events(next, batch);
+                    next += batch as u64;
+                    events
+                },
+                |events| log.append(&events, &AppendOptions::default()).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+        let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
         let mut next = 0u64;
-        group.bench_function(BenchmarkId::new("riskledger", batch), |b| {
+        group.bench_function(BenchmarkId::new("ledger_with_projections", batch), |b| {
             b.iter_batched(
                 || {
                     let events = support::events(next, batch);
@@ -111,13 +126,13 @@ fn cold_replay(c: &mut Criterion) {
     group.throughput(Throughput::Elements(REPLAY_EVENTS));
     group.bench_function("open_read_decode_verify_chain", |b| {
         b.iter(|| {
-            let ledger = Ledger::open(dir.path()).unwrap();
-            let count = ledger.records_verified().map(|r| r.unwrap()).count();
+            let backend = SledBackend::open(dir.path(), &SledOptions::default()).unwrap();
+            let count = records_verified(&backend).map(|r| r.unwrap()).count();
             assert_eq!(count as u64, REPLAY_EVENTS);
         })
     });
-    group.bench_function("open_only", |b| {
-        b.iter(|| Ledger::open(dir.path()).unwrap().head())
+    group.bench_function("open_log_for_appends", |b| {
+        b.iter(|| riskledger::open_log(dir.path()).unwrap().head())
     });
     group.finish();
 }

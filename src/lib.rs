@@ -1,19 +1,31 @@
 //! riskledger: an event-sourced account risk ledger for a freelance marketplace.
 //!
-//! This is the library a risk team's code depends on. It re-exports the building blocks
-//! (events, the log) and offers [`Ledger`]: open a ledger directory, append, read, verify.
+//! This is the library a risk team's code depends on. [`Ledger`] opens a ledger directory,
+//! appends events durably, keeps every projection current, and answers "how risky, and why?"
+//! for a pair or an account, as of any event time. [`replay`] rebuilds the state from the log
+//! alone, for audits. The building blocks are re-exported: [`events`], [`store`],
+//! [`projections`].
 //!
 //! ```
-//! use riskledger::{events::json::parse_line, AppendOptions, Ledger};
+//! use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let mut ledger = Ledger::open(dir.path())?;
-//! let event = parse_line(1, r#"{"id":"e1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#)?;
-//! let receipt = ledger.append(&[event], &AppendOptions::default())?;
-//! assert_eq!(receipt.head.seq, 1);
+//! let lines = [
+//!     r#"{"id":"e1","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2000}"#,
+//!     r#"{"id":"e2","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#,
+//! ];
+//! let events = lines.iter().enumerate().map(|(i, l)| parse_line(i as u64 + 1, l)).collect::<Result<Vec<_>, _>>()?;
+//! ledger.append(&events, &AppendOptions::default())?;
+//! let pair = ledger.pair("c-1", "f-1", None).expect("the pair met on the platform");
+//! assert_eq!(pair.level, Level::Medium); // an open request to pay off the platform
+//! assert_eq!(pair.conversion_fee_minor, 499_200); // 12% of 2,080 h at $20/h
 //! assert!(ledger.verify().ok());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+mod books;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -21,47 +33,157 @@ pub use riskledger_events as events;
 pub use riskledger_projections as projections;
 pub use riskledger_store as store;
 
+pub use books::Books;
 pub use riskledger_events::{Event, Timestamp};
+pub use riskledger_projections::accounts::AccountReport;
+pub use riskledger_projections::pairs::PairReport;
+pub use riskledger_projections::{Level, Policy};
 pub use riskledger_store::{
     AppendError, AppendOptions, Head, OnInvalid, Outcome, Receipt, Record, RejectReason, Rejection,
     StoreError, Verification,
 };
 
 use riskledger_store::{SledLog, SledOptions};
+use serde::Serialize;
 
 /// Why a ledger could not be opened or read.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// There is no ledger in the directory (for commands that must not create one).
+    /// There is no ledger in the directory (for operations that must not create one). Check
+    /// the path.
     #[error("no ledger at {0}")]
     Missing(PathBuf),
-    /// The log is damaged or the storage failed; run `verify` for the first bad record.
+    /// The log is damaged or the storage failed. Run `verify` for the first bad record; do not
+    /// append until it is resolved.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A snapshot could not be written. The log is unaffected; the next open replays more.
+    #[error("writing the projection snapshot: {0}")]
+    Snapshot(#[from] std::io::Error),
 }
 
-/// An open ledger: the log in a directory.
+/// How to open a ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerOptions {
+    /// The policy every evaluation uses (`spec/policy.md` defaults unless given).
+    pub policy: Policy,
+    /// Write a snapshot of the projections once this many events were folded since the last
+    /// one (by appends, or by the tail replayed on open). Snapshots are also written on close.
+    pub snapshot_every_events: u64,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions { policy: Policy::default(), snapshot_every_events: 1_000_000 }
+    }
+}
+
+/// An open ledger: the log in a directory and every projection, kept current.
 pub struct Ledger {
     log: SledLog,
     dir: PathBuf,
+    policy: Policy,
+    books: Books,
+    snapshot_every_events: u64,
+    /// The seq the last snapshot (written or loaded) covers.
+    snapshot_seq: u64,
+}
+
+/// Everything known about one account at `T`: its own signals and the pairs it is in.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountDossier {
+    pub account: String,
+    /// The evaluation time, RFC 3339; `None` for an empty ledger.
+    pub as_of: Option<String>,
+    /// The digest of the policy every figure was computed under.
+    pub policy_digest: String,
+    /// The highest level among the account's own signals and its pairs.
+    pub level: Level,
+    /// The account's leased/shared-account signals; `None` when it has no event by `T`.
+    pub signals: Option<AccountReport>,
+    /// Every pair the account is in, at any level, sorted by client then freelancer.
+    pub pairs: Vec<PairReport>,
 }
 
 impl Ledger {
-    /// Opens the ledger in `dir`, creating an empty one if there is none.
+    /// Opens the ledger in `dir` with the default policy, creating an empty one if there is none.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        Self::open_with(dir, LedgerOptions::default())
+    }
+
+    /// Opens the ledger in `dir`, creating an empty one if there is none, and folds the log into
+    /// the projections.
+    pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         let log = riskledger_store::open_sled(dir, &SledOptions::default())?;
-        Ok(Ledger {
+        let (mut books, snapshot_seq) = Self::load_snapshot(dir, &log);
+        for record in log.records(snapshot_seq + 1) {
+            books.apply(&record?.event);
+        }
+        let mut ledger = Ledger {
             log,
             dir: dir.to_owned(),
-        })
+            policy: options.policy,
+            books,
+            snapshot_every_events: options.snapshot_every_events.max(1),
+            snapshot_seq,
+        };
+        ledger.snapshot_if_due();
+        Ok(ledger)
+    }
+
+    /// The snapshot's books and the seq they cover, when the snapshot belongs to this log;
+    /// otherwise empty books at seq 0 (rebuild from the log).
+    fn load_snapshot(dir: &Path, log: &SledLog) -> (Books, u64) {
+        let (covered, books) = match snapshot::read(dir) {
+            Ok(found) => found,
+            Err(snapshot::Unusable::Absent) => return (Books::new(), 0),
+            Err(why) => {
+                tracing::warn!(%why, "projection snapshot unusable; rebuilding from the log");
+                return (Books::new(), 0);
+            }
+        };
+        let belongs = covered.seq <= log.head().seq
+            && books.events() == covered.seq
+            && log.hash_at(covered.seq).is_ok_and(|hash| hash == covered.hash);
+        if belongs {
+            (books, covered.seq)
+        } else {
+            tracing::warn!(seq = covered.seq, "projection snapshot is not of this log; rebuilding");
+            (Books::new(), 0)
+        }
+    }
+
+    /// Writes a snapshot of the projections now, covering the head.
+    pub fn snapshot(&mut self) -> Result<(), LedgerError> {
+        let head = self.log.head();
+        snapshot::write(&self.dir, snapshot::Covered { seq: head.seq, hash: head.hash }, &self.books)?;
+        self.snapshot_seq = head.seq;
+        Ok(())
+    }
+
+    fn snapshot_if_due(&mut self) {
+        if self.log.head().seq - self.snapshot_seq >= self.snapshot_every_events {
+            if let Err(err) = self.snapshot() {
+                // Derived state: the log is intact, the next open only replays more.
+                tracing::warn!(%err, "projection snapshot not written");
+            }
+        }
+    }
+
+    /// Snapshots the projections (when anything changed since the last snapshot) and closes.
+    pub fn close(mut self) -> Result<(), LedgerError> {
+        if self.log.head().seq != self.snapshot_seq {
+            self.snapshot()?;
+        }
+        Ok(())
     }
 
     /// Opens the ledger in `dir`; fails with [`LedgerError::Missing`] when there is none.
-    pub fn open_existing(dir: &Path) -> Result<Self, LedgerError> {
+    pub fn open_existing(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         if !Self::exists(dir) {
             return Err(LedgerError::Missing(dir.to_owned()));
         }
-        Self::open(dir)
+        Self::open_with(dir, options)
     }
 
     /// Whether `dir` holds a ledger.
@@ -77,13 +199,26 @@ impl Ledger {
         self.log.head()
     }
 
-    /// Appends a batch durably (see [`riskledger_store::Log::append`]).
-    pub fn append(
-        &mut self,
-        events: &[Event],
-        options: &AppendOptions,
-    ) -> Result<Receipt, AppendError> {
-        self.log.append(events, options)
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The projections as of now.
+    pub fn books(&self) -> &Books {
+        &self.books
+    }
+
+    /// Appends a batch durably (see [`riskledger_store::Log::append`]) and folds what was
+    /// appended into the projections.
+    pub fn append(&mut self, events: &[Event], options: &AppendOptions) -> Result<Receipt, AppendError> {
+        let receipt = self.log.append(events, options)?;
+        for (event, outcome) in events.iter().zip(&receipt.outcomes) {
+            if matches!(outcome, Outcome::Appended(_)) {
+                self.books.apply(event);
+            }
+        }
+        self.snapshot_if_due();
+        Ok(receipt)
     }
 
     /// Every record from `seq` on.
@@ -100,6 +235,132 @@ impl Ledger {
     pub fn verify(&self) -> Verification {
         self.log.verify()
     }
+
+    /// The evaluation time: `as_of` when given, else the latest event time in the ledger.
+    pub fn evaluation_time(&self, as_of: Option<Timestamp>) -> Option<Timestamp> {
+        as_of.or(self.books.latest_event_at())
+    }
+
+    /// One pair at `as_of` (default: the latest event time).
+    pub fn pair(&self, client: &str, freelancer: &str, as_of: Option<Timestamp>) -> Option<PairReport> {
+        let at = self.evaluation_time(as_of)?;
+        self.books.pairs.report(&self.policy.pairs, client, freelancer, at)
+    }
+
+    /// Every pair at or above `min_level`, sorted by client then freelancer.
+    pub fn pairs(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<PairReport> {
+        let Some(at) = self.evaluation_time(as_of) else { return Vec::new() };
+        self.books.pairs.reports(&self.policy.pairs, at, min_level)
+    }
+
+    /// One account's leased/shared-account signals at `as_of`.
+    pub fn account(&self, account: &str, as_of: Option<Timestamp>) -> Option<AccountReport> {
+        let at = self.evaluation_time(as_of)?;
+        self.books.accounts.report(&self.policy.accounts, account, at)
+    }
+
+    /// Every account at or above `min_level`, sorted by id.
+    pub fn accounts(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<AccountReport> {
+        let Some(at) = self.evaluation_time(as_of) else { return Vec::new() };
+        self.books.accounts.reports(&self.policy.accounts, at, min_level)
+    }
+
+    /// Everything known about one account: its signals and its pairs, with evidence.
+    pub fn dossier(&self, account: &str, as_of: Option<Timestamp>) -> AccountDossier {
+        let at = self.evaluation_time(as_of);
+        let signals = at.and_then(|at| self.books.accounts.report(&self.policy.accounts, account, at));
+        let pairs = at.map_or_else(Vec::new, |at| {
+            self.books.pairs.reports_for_account(&self.policy.pairs, account, at)
+        });
+        let level = signals
+            .iter()
+            .map(|s| s.level)
+            .chain(pairs.iter().map(|p| p.level))
+            .max()
+            .unwrap_or(Level::None);
+        AccountDossier {
+            account: account.to_owned(),
+            as_of: at.map(Timestamp::to_rfc3339),
+            policy_digest: self.policy.digest(),
+            level,
+            signals,
+            pairs,
+        }
+    }
+
+    /// Rebuilds every projection from this ledger's log alone (see [`replay`]), leaving the
+    /// ledger's own state untouched: the auditor's check that the kept state is the log's.
+    pub fn replay(&self, until_seq: Option<u64>, as_of: Option<Timestamp>) -> Result<(Replay, Books), LedgerError> {
+        replay_backend(self.log.backend(), &self.policy, until_seq, as_of)
+    }
+
+    /// The digest of the current state (see [`Books::digest`]).
+    pub fn state_digest(&self) -> String {
+        self.books.digest(&self.policy)
+    }
+}
+
+/// What a replay rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Replay {
+    /// Events folded into the state.
+    pub events: u64,
+    /// The last seq read.
+    pub head_seq: u64,
+    pub state_digest: String,
+}
+
+/// Rebuilds every projection from the log in `dir` alone, verifying the hash chain as it reads:
+/// up to `until_seq` when given ("what did the ledger know after record N"), and counting only
+/// events with `at <= as_of` when given ("the state of that moment"). For a ledger this process
+/// has open, use [`Ledger::replay`].
+pub fn replay(
+    dir: &Path,
+    policy: &Policy,
+    until_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+) -> Result<(Replay, Books), LedgerError> {
+    if !Ledger::exists(dir) {
+        return Err(LedgerError::Missing(dir.to_owned()));
+    }
+    let backend = riskledger_store::SledBackend::open(dir, &SledOptions::default()).map_err(StoreError::from)?;
+    replay_backend(&backend, policy, until_seq, as_of)
+}
+
+fn replay_backend<B: riskledger_store::Backend>(
+    backend: &B,
+    policy: &Policy,
+    until_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+) -> Result<(Replay, Books), LedgerError> {
+    let mut books = Books::new();
+    let mut head_seq = 0;
+    for record in riskledger_store::records_verified(backend) {
+        let record = record?;
+        if until_seq.is_some_and(|until| record.seq > until) {
+            break;
+        }
+        head_seq = record.seq;
+        if as_of.is_none_or(|t| record.event.at <= t) {
+            books.apply(&record.event);
+        }
+    }
+    let replay = Replay { events: books.events(), head_seq, state_digest: books.digest(policy) };
+    Ok((replay, books))
+}
+
+/// Opens only the log in `dir` (no projections): for reading records, exporting, counting.
+pub fn open_log(dir: &Path) -> Result<SledLog, LedgerError> {
+    if !Ledger::exists(dir) {
+        return Err(LedgerError::Missing(dir.to_owned()));
+    }
+    open_log_or_create(dir)
+}
+
+/// Opens only the log in `dir`, creating an empty one if there is none: for writers that keep
+/// no projections (bulk loaders, benchmarks).
+pub fn open_log_or_create(dir: &Path) -> Result<SledLog, LedgerError> {
+    Ok(riskledger_store::open_sled(dir, &SledOptions::default())?)
 }
 
 /// Verifies the ledger in `dir` without opening it for writing, so that a ledger too damaged to
@@ -108,6 +369,5 @@ pub fn verify_dir(dir: &Path) -> Result<Verification, LedgerError> {
     if !Ledger::exists(dir) {
         return Err(LedgerError::Missing(dir.to_owned()));
     }
-    riskledger_store::verify_sled(dir, &SledOptions::default())
-        .map_err(|e| LedgerError::Store(e.into()))
+    riskledger_store::verify_sled(dir, &SledOptions::default()).map_err(|e| LedgerError::Store(e.into()))
 }

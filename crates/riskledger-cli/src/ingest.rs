@@ -16,7 +16,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use riskledger::events::json::{parse_line, LineError};
 use riskledger::events::limits::MAX_LINE_BYTES;
 use riskledger::events::EventError;
-use riskledger::{AppendOptions, Event, Ledger, OnInvalid, Receipt};
+use riskledger::store::SledLog;
+use riskledger::{AppendOptions, Event, OnInvalid, Receipt};
 use serde::Serialize;
 
 use crate::{print_json, BadInput, EXIT_BAD_INPUT};
@@ -68,7 +69,7 @@ pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCo
         (Box::new(handle), size)
     };
     let mut ledger =
-        Ledger::open(data).with_context(|| format!("opening the ledger at {}", data.display()))?;
+        riskledger::open_log_or_create(data).with_context(|| format!("opening the ledger at {}", data.display()))?;
     let progress = progress_bar(size);
     let (sender, chunks) = sync_channel::<std::io::Result<Chunk>>(CHUNKS_IN_FLIGHT);
     let reader = thread::spawn(move || read_chunks(input, |chunk| sender.send(chunk).is_ok()));
@@ -184,7 +185,7 @@ fn parse_raw_line(line_no: u64, raw: &[u8]) -> Option<Parsed> {
 
 /// Appends chunk after chunk. Returns the summary and, in strict mode, the line it stopped at.
 fn append_chunks(
-    ledger: &mut Ledger,
+    ledger: &mut SledLog,
     chunks: Receiver<std::io::Result<Chunk>>,
     options: &Options,
     progress: &ProgressBar,

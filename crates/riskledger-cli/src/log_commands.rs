@@ -98,7 +98,7 @@ pub fn verify(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn export(data: &Path, from: u64, to: Option<u64>) -> anyhow::Result<ExitCode> {
-    let ledger = Ledger::open_existing(data)?;
+    let ledger = riskledger::open_log(data)?;
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let written = (|| -> anyhow::Result<()> {
         for record in ledger.records(from) {
@@ -160,7 +160,7 @@ fn disk_bytes(dir: &Path) -> u64 {
 }
 
 pub fn stats(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let ledger = Ledger::open_existing(data)?;
+    let ledger = riskledger::open_log(data)?;
     let mut by_type: BTreeMap<&'static str, u64> = EVENT_TYPES.iter().map(|t| (*t, 0)).collect();
     let (mut first, mut last) = (None, None);
     let mut events = 0;

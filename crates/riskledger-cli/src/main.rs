@@ -6,11 +6,15 @@
 
 mod ingest;
 mod log_commands;
+mod query_commands;
+mod render_accounts;
+mod render_pairs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use riskledger::{Level, Timestamp};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +34,9 @@ struct Cli {
     /// Print exactly one JSON document on stdout.
     #[arg(long, global = true)]
     json: bool,
+    /// A policy file (TOML); keys it leaves out keep the defaults of spec/policy.md.
+    #[arg(long, global = true, env = "RISKLEDGER_POLICY")]
+    policy: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +68,38 @@ enum Command {
     },
     /// Size and shape of the ledger.
     Stats,
+    /// Circumvention exposure of every pair at or above a level.
+    Pairs {
+        /// Evaluate at this event time (RFC 3339); default: the latest event time.
+        #[arg(long, value_parser = query_commands::parse_time)]
+        as_of: Option<Timestamp>,
+        #[arg(long, default_value = "low", value_parser = query_commands::parse_level)]
+        min_level: Level,
+    },
+    /// Leased/shared-account signals of every account at or above a level.
+    Accounts {
+        #[arg(long, value_parser = query_commands::parse_time)]
+        as_of: Option<Timestamp>,
+        #[arg(long, default_value = "low", value_parser = query_commands::parse_level)]
+        min_level: Level,
+    },
+    /// Everything known about one account: its pairs and its signals, with evidence.
+    Report {
+        account: String,
+        #[arg(long, value_parser = query_commands::parse_time)]
+        as_of: Option<Timestamp>,
+    },
+    /// Rebuild every projection from the log alone and print a digest of the state.
+    Replay {
+        /// Stop after this seq: what the ledger knew after record N.
+        #[arg(long)]
+        until_seq: Option<u64>,
+        /// Count only events at or before this event time.
+        #[arg(long, value_parser = query_commands::parse_time)]
+        as_of: Option<Timestamp>,
+    },
+    /// Print the effective policy (TOML) and its digest.
+    Policy,
     /// Ingest a bundled example history into the ledger and verify it.
     Demo,
 }
@@ -110,6 +149,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let policy = || query_commands::load_policy(cli.policy.as_deref());
     match cli.command {
         Command::Ingest {
             file,
@@ -127,6 +167,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify => log_commands::verify(&cli.data, cli.json),
         Command::Export { from, to } => log_commands::export(&cli.data, from, to),
         Command::Stats => log_commands::stats(&cli.data, cli.json),
+        Command::Pairs { as_of, min_level } => {
+            query_commands::pairs(&cli.data, policy()?, as_of, min_level, cli.json)
+        }
+        Command::Accounts { as_of, min_level } => {
+            query_commands::accounts(&cli.data, policy()?, as_of, min_level, cli.json)
+        }
+        Command::Report { account, as_of } => {
+            query_commands::report(&cli.data, policy()?, &account, as_of, cli.json)
+        }
+        Command::Replay { until_seq, as_of } => {
+            query_commands::replay(&cli.data, policy()?, until_seq, as_of, cli.json)
+        }
+        Command::Policy => {
+            let policy = policy()?;
+            if cli.json {
+                print_json(&serde_json::json!({ "digest": policy.digest(), "policy": policy }))?;
+            } else {
+                print!("# digest {}\n{}", policy.digest(), policy.to_toml());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo => log_commands::demo(&cli.data, cli.json),
     }
 }

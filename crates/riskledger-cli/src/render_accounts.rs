@@ -1,7 +1,7 @@
 //! The human-readable form of `riskledger accounts`: a fixed-width table, one line per signal
 //! (one line for an account without any). `--json` prints the reports themselves instead.
 
-use riskledger_projections::accounts::{AccountReport, Figures, Signal};
+use riskledger::projections::accounts::{AccountReport, Figures, Signal};
 
 const HEADERS: [&str; 7] = ["ACCOUNT", "LEVEL", "HOME", "ROLE", "SIGNAL", "AT", "DETAIL"];
 /// Event ids listed in full up to this many; longer lists show the first and the last.
@@ -153,8 +153,8 @@ fn duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use riskledger_projections::accounts::{SharedDeviceFigures, SignalKind, TravelFigures};
-    use riskledger_projections::Level;
+    use riskledger::projections::accounts::{SharedDeviceFigures, SignalKind, TravelFigures};
+    use riskledger::projections::Level;
 
     fn report() -> AccountReport {
         AccountReport {

@@ -1,7 +1,7 @@
 //! The human-readable table of the `pairs` command (the `--json` output is the report list
 //! itself). Presentation only: every figure comes from the reports as they are.
 
-use riskledger_projections::pairs::{PairReport, PairSignal, SignalEvidence};
+use riskledger::projections::pairs::{PairReport, PairSignal, SignalEvidence};
 
 const HEADERS: [&str; 7] = [
     "CLIENT",
@@ -93,10 +93,10 @@ fn signals_cell(signals: &[PairSignal]) -> String {
     names.join(", ")
 }
 
-fn state_name(flag: &riskledger_projections::pairs::FlagEvidence) -> &'static str {
+fn state_name(flag: &riskledger::projections::pairs::FlagEvidence) -> &'static str {
     match flag.state {
-        riskledger_projections::pairs::FlagState::Open => "open",
-        riskledger_projections::pairs::FlagState::Confirmed => "confirmed",
+        riskledger::projections::pairs::FlagState::Open => "open",
+        riskledger::projections::pairs::FlagState::Confirmed => "confirmed",
     }
 }
 
@@ -145,9 +145,9 @@ fn group_thousands(value: u64) -> String {
 mod tests {
     use super::*;
     use riskledger_events::{json::parse_line, Timestamp};
-    use riskledger_projections::pairs::PairBook;
-    use riskledger_projections::policy::PairPolicy;
-    use riskledger_projections::Level;
+    use riskledger::projections::pairs::PairBook;
+    use riskledger::projections::policy::PairPolicy;
+    use riskledger::projections::Level;
 
     fn reports(lines: &[&str], at: &str) -> Vec<PairReport> {
         let mut book = PairBook::new();

@@ -1,1 +1,566 @@
-//! Leased, shared or sold accounts (`spec/policy.md`, section 2).
+//! Leased, shared or sold accounts (`spec/policy.md`, section 2), as a pure fold.
+//!
+//! [`AccountBook::apply`] takes events in any order and keeps, per account, its located
+//! logins, devices and payout changes sorted by event time (id as the tiebreak), and per
+//! device a compacted list of its logins. [`AccountBook::report`] and
+//! [`AccountBook::reports`] evaluate the rules at any `T` from that state alone, counting only
+//! events with `at <= T`. Every choice the spec leaves open is in `docs/policy-accounts.md`.
+
+mod devices;
+mod fxhash;
+mod report;
+mod rules;
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use riskledger_events::{Body, Country, Event, Network, Role, Timestamp};
+use serde::{Deserialize, Serialize};
+
+pub use report::{
+    AccountReport, Figures, ForeignMajorityFigures, NewCountryFigures, PayoutFigures,
+    SharedDeviceFigures, Signal, SignalKind, TravelFigures,
+};
+
+use devices::{device_links, Clusters, Link};
+use fxhash::{FxBuildHasher, IdKey};
+use state::{
+    insert_sorted, keep_earliest, until, AccountState, DeviceState, DeviceUse, FirstUse,
+    LocatedLogin, Opened, Payout,
+};
+
+use crate::policy::AccountPolicy;
+use crate::Level;
+
+/// The fold state of section 2. Its serde form (for snapshots) and its digest are canonical:
+/// accounts and devices sorted by id, so the same set of events gives the same bytes whatever
+/// order they arrived in.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "Snapshot", from = "Snapshot")]
+pub struct AccountBook {
+    accounts: Vec<AccountState>,
+    account_index: HashMap<IdKey, usize, FxBuildHasher>,
+    devices: Vec<DeviceState>,
+    device_index: HashMap<IdKey, usize, FxBuildHasher>,
+}
+
+/// The canonical form of an [`AccountBook`]: accounts and devices sorted by id, with the
+/// indexes that refer to them renumbered accordingly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Snapshot {
+    accounts: Vec<AccountState>,
+    devices: Vec<DeviceState>,
+}
+
+/// A login, as `apply` takes it apart.
+struct LoginFields<'a> {
+    account: &'a str,
+    device: &'a str,
+    lat: f64,
+    lon: f64,
+    country: Country,
+    accuracy_km: f64,
+    network: Option<Network>,
+}
+
+/// The accounts a cluster holds, summed up for the `shared_device` level.
+#[derive(Clone, Copy, Debug, Default)]
+struct ClusterInfo {
+    size: usize,
+    joins_client_and_freelancer: bool,
+}
+
+/// The shared-device links of the accounts being reported, with their clusters.
+#[derive(Default)]
+struct SharedDevices {
+    /// Per account: (device, link) for every link it is part of.
+    links: BTreeMap<usize, Vec<(usize, Link)>>,
+    /// Per account in a cluster of two or more.
+    cluster: HashMap<usize, ClusterInfo>,
+}
+
+impl AccountBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accounts known (with any event, at any time).
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    /// Folds one event in. Events may come in any order and more than once: only event time
+    /// (then id) places them. Events of other sections are ignored.
+    pub fn apply(&mut self, event: &Event) {
+        let at = event.at.as_micros();
+        match &event.body {
+            Body::AccountOpened {
+                account,
+                role,
+                country,
+            } => {
+                let opened = Opened {
+                    at,
+                    id: event.id.as_str().into(),
+                    role: *role,
+                    country: *country,
+                };
+                let account = self.account_slot(account);
+                keep_earliest(&mut self.accounts[account].opened, opened);
+            }
+            Body::Login {
+                account,
+                device,
+                lat,
+                lon,
+                country,
+                accuracy_km,
+                network,
+                ..
+            } => {
+                let login = LoginFields {
+                    account,
+                    device,
+                    lat: *lat,
+                    lon: *lon,
+                    country: *country,
+                    accuracy_km: *accuracy_km,
+                    network: *network,
+                };
+                self.apply_login(at, &event.id, login);
+            }
+            Body::PayoutMethodChanged {
+                account,
+                method,
+                country,
+            } => {
+                let payout = Payout {
+                    at,
+                    id: event.id.as_str().into(),
+                    method: method.as_str().into(),
+                    country: *country,
+                };
+                let account = self.account_slot(account);
+                insert_sorted(&mut self.accounts[account].payouts, payout);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_login(&mut self, at: i64, id: &str, login: LoginFields<'_>) {
+        let account = self.account_slot(login.account);
+        let device = self.device_slot(login.device);
+        let state = &mut self.accounts[account];
+        state.record_login(at, id, device);
+        if !login.network.is_some_and(Network::hides_location) {
+            let located = LocatedLogin {
+                at,
+                id: id.into(),
+                lat: login.lat,
+                lon: login.lon,
+                accuracy_km: login.accuracy_km,
+                country: login.country,
+            };
+            insert_sorted(&mut state.located, located);
+        }
+        self.devices[device].record_use(at, id, account);
+    }
+
+    fn account_slot(&mut self, name: &str) -> usize {
+        if let Some(&index) = self.account_index.get(name.as_bytes()) {
+            return index;
+        }
+        let index = self.accounts.len();
+        self.accounts.push(AccountState::new(name));
+        self.account_index.insert(IdKey::new(name), index);
+        index
+    }
+
+    fn device_slot(&mut self, name: &str) -> usize {
+        if let Some(&index) = self.device_index.get(name.as_bytes()) {
+            return index;
+        }
+        let index = self.devices.len();
+        self.devices.push(DeviceState::new(name));
+        self.device_index.insert(IdKey::new(name), index);
+        index
+    }
+
+    fn device_name(&self, device: usize) -> &str {
+        self.devices.get(device).map_or("", |d| &d.name)
+    }
+
+    fn account_name(&self, account: usize) -> &str {
+        self.accounts.get(account).map_or("", |a| &a.name)
+    }
+
+    /// One account as of `at`; `None` when the account has no event at or before `at`.
+    pub fn report(
+        &self,
+        policy: &AccountPolicy,
+        account: &str,
+        at: Timestamp,
+    ) -> Option<AccountReport> {
+        let at = at.as_micros();
+        let &index = self.account_index.get(account.as_bytes())?;
+        if !self.accounts[index].exists_at(at) {
+            return None;
+        }
+        let shared = self.shared_devices_around(policy, index, at);
+        Some(self.report_of(policy, index, at, &shared))
+    }
+
+    /// Every account with an event at or before `at` whose level is at least `min_level`,
+    /// sorted by account id.
+    pub fn reports(
+        &self,
+        policy: &AccountPolicy,
+        at: Timestamp,
+        min_level: Level,
+    ) -> Vec<AccountReport> {
+        let at = at.as_micros();
+        let shared = self.shared_devices_everywhere(policy, at);
+        let mut order: Vec<usize> = (0..self.accounts.len())
+            .filter(|&i| self.accounts[i].exists_at(at))
+            .collect();
+        order.sort_unstable_by(|&a, &b| self.accounts[a].name.cmp(&self.accounts[b].name));
+        order
+            .into_iter()
+            .map(|index| self.report_of(policy, index, at, &shared))
+            .filter(|report| report.level >= min_level)
+            .collect()
+    }
+
+    fn report_of(
+        &self,
+        policy: &AccountPolicy,
+        index: usize,
+        at: i64,
+        shared: &SharedDevices,
+    ) -> AccountReport {
+        let account = &self.accounts[index];
+        let opened = account.opened_at(at);
+        let home = opened.map(|o| o.country);
+        let located = until(&account.located, at);
+        let mut signals = rules::impossible_travel(policy, located);
+        signals.extend(self.shared_device_signals(policy, index, shared));
+        signals.extend(rules::foreign_majority(policy, located, home));
+        signals.extend(rules::new_country(policy, located, home));
+        signals.extend(rules::payout_after_new_device(
+            policy,
+            account,
+            at,
+            home,
+            |d| self.device_name(d),
+        ));
+        // By kind, then time (as a number: RFC 3339 texts with and without fractions do not
+        // sort as text), then event ids.
+        signals.sort_by_cached_key(|s| {
+            let at = Timestamp::parse_rfc3339(&s.at).map_or(i64::MIN, Timestamp::as_micros);
+            (s.kind, at, s.events.clone())
+        });
+        AccountReport {
+            account: account.name.to_string(),
+            level: AccountReport::level_of(&signals),
+            role: opened.map(|o| o.role.as_str().to_owned()),
+            home_country: home.map(|c| c.as_str().to_owned()),
+            opened_event: opened.map(|o| o.id.to_string()),
+            signals,
+        }
+    }
+
+    /// One `shared_device` signal per device the account shares, naming the accounts that
+    /// device links it to and the size of its cluster over all devices.
+    fn shared_device_signals(
+        &self,
+        policy: &AccountPolicy,
+        account: usize,
+        shared: &SharedDevices,
+    ) -> Vec<Signal> {
+        let Some(links) = shared.links.get(&account) else {
+            return Vec::new();
+        };
+        let cluster = shared.cluster.get(&account).copied().unwrap_or_default();
+        let high = cluster.size >= policy.shared_device_high_cluster_size
+            || cluster.joins_client_and_freelancer;
+        let mut by_device: BTreeMap<&str, Vec<&Link>> = BTreeMap::new();
+        for (device, link) in links {
+            by_device
+                .entry(self.device_name(*device))
+                .or_default()
+                .push(link);
+        }
+        by_device
+            .into_iter()
+            .map(|(device, links)| {
+                let mut evidence: Vec<(i64, &str)> = links
+                    .iter()
+                    .flat_map(|l| {
+                        [
+                            (l.evidence.0.at, &*l.evidence.0.id),
+                            (l.evidence.1.at, &*l.evidence.1.id),
+                        ]
+                    })
+                    .collect();
+                evidence.sort_unstable();
+                evidence.dedup();
+                let mut others: Vec<String> = links
+                    .iter()
+                    .map(|l| {
+                        if l.accounts.0 == account {
+                            l.accounts.1
+                        } else {
+                            l.accounts.0
+                        }
+                    })
+                    .map(|other| self.account_name(other).to_owned())
+                    .collect();
+                others.sort_unstable();
+                others.dedup();
+                Signal {
+                    kind: SignalKind::SharedDevice,
+                    level: if high { Level::High } else { Level::Medium },
+                    at: rules::rfc3339(evidence.last().map_or(0, |e| e.0)),
+                    events: evidence.iter().map(|e| e.1.to_owned()).collect(),
+                    figures: Figures::SharedDevice(SharedDeviceFigures {
+                        device: device.to_owned(),
+                        other_accounts: others,
+                        cluster_size: cluster.size,
+                        cluster_joins_client_and_freelancer: cluster.joins_client_and_freelancer,
+                        window_days: policy.shared_device_window_days,
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    fn window_micros(policy: &AccountPolicy) -> i64 {
+        policy
+            .shared_device_window_days
+            .saturating_mul(Timestamp::MICROS_PER_DAY)
+    }
+
+    /// Links and clusters over every device, for [`Self::reports`].
+    fn shared_devices_everywhere(&self, policy: &AccountPolicy, at: i64) -> SharedDevices {
+        let window = Self::window_micros(policy);
+        let mut shared = SharedDevices::default();
+        let mut clusters = Clusters::new(self.accounts.len());
+        for (device, state) in self.devices.iter().enumerate() {
+            for link in device_links(state, at, window) {
+                clusters.join(link.accounts.0, link.accounts.1);
+                shared.record(device, link);
+            }
+        }
+        for members in clusters.members().into_values() {
+            let info = self.cluster_info(&members, at);
+            shared
+                .cluster
+                .extend(members.into_iter().map(|m| (m, info)));
+        }
+        shared
+    }
+
+    /// Links and the cluster of one account only: a walk from the account along links, over
+    /// the devices of the accounts it reaches.
+    fn shared_devices_around(
+        &self,
+        policy: &AccountPolicy,
+        account: usize,
+        at: i64,
+    ) -> SharedDevices {
+        let window = Self::window_micros(policy);
+        let mut links_of_device: HashMap<usize, Vec<Link>> = HashMap::new();
+        let mut shared = SharedDevices::default();
+        let mut seen_accounts: BTreeSet<usize> = BTreeSet::from([account]);
+        let mut to_visit = vec![account];
+        while let Some(current) = to_visit.pop() {
+            let Some(state) = self.accounts.get(current) else {
+                continue;
+            };
+            for device in until_devices(state, at) {
+                let Some(device_state) = self.devices.get(device) else {
+                    continue;
+                };
+                let links = links_of_device
+                    .entry(device)
+                    .or_insert_with(|| device_links(device_state, at, window));
+                for link in links.iter() {
+                    let other = match link.accounts {
+                        (a, b) if a == current => b,
+                        (a, b) if b == current => a,
+                        _ => continue,
+                    };
+                    if seen_accounts.insert(other) {
+                        to_visit.push(other);
+                    }
+                    if current == account {
+                        shared.record_for(account, device, link.clone());
+                    }
+                }
+            }
+        }
+        if seen_accounts.len() >= 2 {
+            let members: Vec<usize> = seen_accounts.into_iter().collect();
+            shared
+                .cluster
+                .insert(account, self.cluster_info(&members, at));
+        }
+        shared
+    }
+
+    fn cluster_info(&self, members: &[usize], at: i64) -> ClusterInfo {
+        let role_of = |m: &usize| {
+            self.accounts
+                .get(*m)
+                .and_then(|a| a.opened_at(at))
+                .map(|o| o.role)
+        };
+        let has = |role: Role| members.iter().any(|m| role_of(m) == Some(role));
+        ClusterInfo {
+            size: members.len(),
+            joins_client_and_freelancer: has(Role::Client) && has(Role::Freelancer),
+        }
+    }
+
+    /// The canonical form: what snapshots store and the digest hashes.
+    fn snapshot(&self) -> Snapshot {
+        let account_order = sorted_order(&self.accounts, |a| &a.name);
+        let device_order = sorted_order(&self.devices, |d| &d.name);
+        let account_rank = ranks(&account_order, self.accounts.len());
+        let device_rank = ranks(&device_order, self.devices.len());
+        let renumber_device = |use_: &FirstUse| FirstUse {
+            device: renumber(&device_rank, use_.device),
+            ..use_.clone()
+        };
+        let accounts = account_order
+            .iter()
+            .map(|&i| {
+                let account = &self.accounts[i];
+                let mut devices: Vec<FirstUse> =
+                    account.devices.iter().map(renumber_device).collect();
+                devices.sort_by_key(|d| d.device);
+                AccountState {
+                    first_login: account.first_login.as_ref().map(renumber_device),
+                    devices,
+                    ..account.clone()
+                }
+            })
+            .collect();
+        let devices = device_order
+            .iter()
+            .map(|&i| {
+                let device = &self.devices[i];
+                let uses = device
+                    .uses
+                    .iter()
+                    .map(|u| DeviceUse {
+                        account: renumber(&account_rank, u.account),
+                        ..u.clone()
+                    })
+                    .collect();
+                DeviceState {
+                    name: device.name.clone(),
+                    uses,
+                }
+            })
+            .collect();
+        Snapshot { accounts, devices }
+    }
+
+    /// Feeds the canonical encoding of the state to `hasher`: the same for the same set of
+    /// events, whatever order they were applied in.
+    pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
+        hasher.update(b"riskledger accounts state v1\0");
+        // Writing into a hasher cannot fail, and every field of the snapshot encodes.
+        let _ = bincode::serde::encode_into_std_write(
+            self.snapshot(),
+            hasher,
+            bincode::config::legacy(),
+        );
+    }
+}
+
+impl SharedDevices {
+    fn record_for(&mut self, account: usize, device: usize, link: Link) {
+        self.links.entry(account).or_default().push((device, link));
+    }
+
+    fn record(&mut self, device: usize, link: Link) {
+        let (a, b) = link.accounts;
+        self.links
+            .entry(b)
+            .or_default()
+            .push((device, link.clone()));
+        self.links.entry(a).or_default().push((device, link));
+    }
+}
+
+/// The devices an account had used by `at`.
+fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize> + '_ {
+    account
+        .devices
+        .iter()
+        .filter(move |d| d.at <= at)
+        .map(|d| d.device)
+}
+
+/// The new index of `old`; out of range only in a damaged snapshot, where it stays out of range.
+fn renumber(rank: &[usize], old: usize) -> usize {
+    rank.get(old).copied().unwrap_or(usize::MAX)
+}
+
+/// Indexes of `items` sorted by name.
+fn sorted_order<T>(items: &[T], name: impl Fn(&T) -> &Box<str>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by(|&a, &b| name(&items[a]).cmp(name(&items[b])));
+    order
+}
+
+/// The inverse of an order: `rank[old index] = new index`.
+fn ranks(order: &[usize], len: usize) -> Vec<usize> {
+    let mut rank = vec![0; len];
+    for (new, &old) in order.iter().enumerate() {
+        rank[old] = new;
+    }
+    rank
+}
+
+impl From<AccountBook> for Snapshot {
+    fn from(book: AccountBook) -> Self {
+        book.snapshot()
+    }
+}
+
+impl From<Snapshot> for AccountBook {
+    fn from(snapshot: Snapshot) -> Self {
+        let account_index = snapshot
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (IdKey::new(&a.name), i))
+            .collect();
+        let device_index = snapshot
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (IdKey::new(&d.name), i))
+            .collect();
+        AccountBook {
+            accounts: snapshot.accounts,
+            account_index,
+            devices: snapshot.devices,
+            device_index,
+        }
+    }
+}
+
+impl PartialEq for AccountBook {
+    /// Two books are equal when they hold the same events, whatever order they came in.
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot() == other.snapshot()
+    }
+}

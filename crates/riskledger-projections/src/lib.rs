@@ -15,7 +15,9 @@ pub use policy::Policy;
 use serde::{Deserialize, Serialize};
 
 /// How risky: `none` < `low` < `medium` < `high`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     #[default]

@@ -38,7 +38,7 @@ pub type StoredBlock<B> = (u64, B);
 /// Durable, ordered storage of blocks.
 pub trait Backend: Send {
     /// The bytes of a stored block, as the backend hands them out.
-    type Bytes: AsRef<[u8]> + Send;
+    type Bytes: AsRef<[u8]> + Send + Sync + 'static;
 
     /// Stores `blocks` (each keyed by its first seq, in order) all or none, and returns only
     /// once they are durable. `head` is the log's head after them.

@@ -15,7 +15,7 @@ use std::path::Path;
 
 pub use backend::{Backend, BackendError, Head, StoredBlock};
 pub use log::{
-    verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record, Records,
+    records_verified, verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record, Records,
     RejectReason, Rejection, StoreError, Verification,
 };
 pub use sled_backend::{SledBackend, SledBytes, SledOptions};

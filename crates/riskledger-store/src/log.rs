@@ -1,6 +1,10 @@
 //! The log: append (group commit, idempotent by id, optional expected head), read from a seq,
 //! verify. Generic over the [`Backend`] it stores blocks in.
 
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
 use riskledger_events::codec::{self, DecodeError};
 use riskledger_events::limits::MAX_BATCH_EVENTS;
 use riskledger_events::refs::References;
@@ -313,6 +317,14 @@ impl<B: Backend> Log<B> {
         self.head
     }
 
+    /// The stored chain hash of the record at `seq` (the genesis hash for 0).
+    pub fn hash_at(&self, seq: u64) -> Result<ChainHash, StoreError> {
+        if seq == 0 {
+            return Ok(GENESIS_HASH);
+        }
+        hash_at(&self.backend, seq)
+    }
+
     pub fn backend(&self) -> &B {
         &self.backend
     }
@@ -618,17 +630,59 @@ fn hash_at<B: Backend>(backend: &B, seq: u64) -> Result<ChainHash, StoreError> {
     Ok(reader.cached.as_ref().expect("just loaded").hash(seq))
 }
 
-/// Reads records in order, checking structure and continuity (and the chain when asked).
+/// Recomputes the chain on its own thread, a block ahead of the reader that decodes: for each
+/// block it is sent, it answers the first seq whose hash does not follow, if any.
+struct ChainVerifier<Bytes> {
+    blocks: SyncSender<Arc<Loaded<Bytes>>>,
+    verdicts: Receiver<Option<u64>>,
+}
+
+impl<Bytes: AsRef<[u8]> + Send + Sync + 'static> ChainVerifier<Bytes> {
+    fn start() -> Self {
+        let (blocks, inbox) = sync_channel::<Arc<Loaded<Bytes>>>(READ_AHEAD_BLOCKS);
+        let (outbox, verdicts) = sync_channel(READ_AHEAD_BLOCKS);
+        std::thread::spawn(move || {
+            let chain = ChainHasher::new();
+            let mut prev = GENESIS_HASH;
+            for block in inbox {
+                let bad = (block.first_seq..=block.last_seq()).find(|&seq| {
+                    let hash = block.hash(seq);
+                    let follows = chain.link(seq, &prev, block.stored(seq)) == hash;
+                    prev = hash;
+                    !follows
+                });
+                if outbox.send(bad).is_err() || bad.is_some() {
+                    return;
+                }
+            }
+        });
+        ChainVerifier { blocks, verdicts }
+    }
+}
+
+/// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile).
+const READ_AHEAD_BLOCKS: usize = 2;
+
+/// A block read ahead, or the error reading stopped at (returned after the blocks before it).
+enum Slot<Bytes> {
+    Block { block: Arc<Loaded<Bytes>>, verdict: Option<Option<u64>> },
+    Failed(StoreError),
+}
+
+/// Reads records in order, checking structure and continuity, and the chain when asked.
 pub struct Records<'a, B: Backend> {
     backend: &'a B,
     blocks: Option<Box<dyn Iterator<Item = Result<(u64, B::Bytes), BackendError>> + Send + 'a>>,
-    current: Option<Loaded<B::Bytes>>,
+    queue: VecDeque<Slot<B::Bytes>>,
+    verifier: Option<ChainVerifier<B::Bytes>>,
+    /// The first seq of the next block to read.
+    next_key: u64,
+    /// The seq of the next record to return (or skip, below `from_seq`).
     next_seq: u64,
     from_seq: u64,
     verify_chain: bool,
-    prev_hash: ChainHash,
-    chain: ChainHasher,
-    failed: bool,
+    last_hash: ChainHash,
+    done: bool,
 }
 
 impl<'a, B: Backend> Records<'a, B> {
@@ -636,19 +690,20 @@ impl<'a, B: Backend> Records<'a, B> {
         Records {
             backend,
             blocks: None,
-            current: None,
+            queue: VecDeque::new(),
+            verifier: None,
+            next_key: 0,
             next_seq: 0,
-            from_seq: from_seq.max(1),
+            from_seq: if verify_chain { 1 } else { from_seq.max(1) },
             verify_chain,
-            prev_hash: GENESIS_HASH,
-            chain: ChainHasher::new(),
-            failed: false,
+            last_hash: GENESIS_HASH,
+            done: false,
         }
     }
 
     /// The chain hash of the last record returned (the genesis hash before any).
     pub fn last_hash(&self) -> ChainHash {
-        self.prev_hash
+        self.last_hash
     }
 
     fn start(&mut self) -> Result<(), StoreError> {
@@ -656,68 +711,90 @@ impl<'a, B: Backend> Records<'a, B> {
             Some((key, _)) => key,
             None => 1,
         };
-        self.next_seq = start_key;
         if self.verify_chain && start_key != 1 {
             return Err(damaged(1, "the first block is missing"));
         }
+        self.next_key = start_key;
+        self.next_seq = start_key;
         self.blocks = Some(self.backend.blocks_from(start_key));
+        if self.verify_chain {
+            self.verifier = Some(ChainVerifier::start());
+        }
         Ok(())
     }
 
-    fn next_block(&mut self) -> Result<bool, StoreError> {
-        if self.blocks.is_none() {
-            self.start()?;
-        }
-        let Some(item) = self.blocks.as_mut().expect("started").next() else {
-            return Ok(false);
+    /// Reads the next block into the queue (and hands it to the verifier). `false` at the end.
+    fn read_block(&mut self) -> bool {
+        let item = match self.blocks.as_mut().and_then(Iterator::next) {
+            None => return false,
+            Some(item) => item,
         };
-        let (key, bytes) = item?;
-        if key != self.next_seq {
-            return Err(damaged(
-                self.next_seq,
-                format!(
-                    "expected a block starting at seq {}, found one at {key}",
-                    self.next_seq
-                ),
-            ));
+        let loaded = item.map_err(StoreError::from).and_then(|(key, bytes)| {
+            if key != self.next_key {
+                return Err(damaged(
+                    self.next_key,
+                    format!("expected a block starting at seq {}, found one at {key}", self.next_key),
+                ));
+            }
+            Loaded::parse(key, bytes)
+        });
+        match loaded {
+            Ok(block) => {
+                let block = Arc::new(block);
+                self.next_key = block.last_seq() + 1;
+                let mut verdict = Some(None);
+                if let Some(verifier) = &self.verifier {
+                    verdict = None;
+                    if verifier.blocks.send(Arc::clone(&block)).is_err() {
+                        verdict = Some(Some(block.first_seq));
+                    }
+                }
+                self.queue.push_back(Slot::Block { block, verdict });
+                true
+            }
+            Err(err) => {
+                self.queue.push_back(Slot::Failed(err));
+                false
+            }
         }
-        let loaded = Loaded::parse(key, bytes)?;
-        self.current = Some(loaded);
-        Ok(true)
     }
 
     fn next_record(&mut self) -> Result<Option<Record>, StoreError> {
+        if self.blocks.is_none() {
+            self.start()?;
+        }
         loop {
-            if let Some(block) = &self.current {
-                if block.contains(self.next_seq) {
-                    let seq = self.next_seq;
-                    self.next_seq += 1;
-                    let hash = block.hash(seq);
-                    if self.verify_chain
-                        && self.chain.link(seq, &self.prev_hash, block.stored(seq)) != hash
-                    {
-                        return Err(damaged(
-                            seq,
-                            "hash does not match the chain (record altered, removed or reordered)",
-                        ));
-                    }
-                    self.prev_hash = hash;
-                    if seq < self.from_seq {
-                        continue;
-                    }
-                    let event = codec::decode(block.stored(seq))
-                        .map_err(|e| damaged(seq, e.to_string()))?;
-                    return Ok(Some(Record {
-                        seq,
-                        hash,
-                        recorded_at: block.recorded_at,
-                        event,
-                    }));
-                }
+            while !self.done && self.queue.len() < READ_AHEAD_BLOCKS {
+                self.done = !self.read_block();
             }
-            if !self.next_block()? {
-                return Ok(None);
+            let Some(front) = self.queue.front_mut() else { return Ok(None) };
+            let (block, verdict) = match front {
+                Slot::Failed(_) => match self.queue.pop_front() {
+                    Some(Slot::Failed(err)) => return Err(err),
+                    _ => unreachable!("the front was a failure"),
+                },
+                Slot::Block { block, verdict } => (block, verdict),
+            };
+            if verdict.is_none() {
+                let answer = self.verifier.as_ref().and_then(|v| v.verdicts.recv().ok());
+                *verdict = Some(answer.unwrap_or(Some(block.first_seq)));
             }
+            if !block.contains(self.next_seq) {
+                self.queue.pop_front();
+                continue;
+            }
+            let seq = self.next_seq;
+            if *verdict == Some(Some(seq)) {
+                return Err(damaged(seq, "hash does not match the chain (record altered, removed or reordered)"));
+            }
+            self.next_seq += 1;
+            let hash = block.hash(seq);
+            self.last_hash = hash;
+            if seq < self.from_seq {
+                continue;
+            }
+            let event = codec::decode(block.stored(seq)).map_err(|e| damaged(seq, e.to_string()))?;
+            return Ok(Some(Record { seq, hash, recorded_at: block.recorded_at, event }));
         }
     }
 }
@@ -726,15 +803,22 @@ impl<B: Backend> Iterator for Records<'_, B> {
     type Item = Result<Record, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
+        if self.done && self.queue.is_empty() && self.blocks.is_some() {
             return None;
         }
         let item = self.next_record().transpose();
         if matches!(item, Some(Err(_))) {
-            self.failed = true;
+            self.done = true;
+            self.queue.clear();
         }
         item
     }
+}
+
+/// Every record of the log on `backend` from seq 1, recomputing the hash chain (on a second
+/// thread, a block ahead) as it reads. Needs no open [`Log`]: the auditor's path.
+pub fn records_verified<B: Backend>(backend: &B) -> Records<'_, B> {
+    Records::new(backend, 1, true)
 }
 
 /// What `verify` found.

@@ -1,0 +1,150 @@
+//! Shared devices as of `T`: which accounts each device links, and the clusters those links
+//! form (union-find).
+
+use std::collections::BTreeMap;
+
+use super::state::{until, DeviceState, DeviceUse};
+
+/// Two accounts that signed in on one device within the window of each other. The evidence is
+/// the first such pair of logins in event order (the link's first moment), which does not
+/// change as `T` moves on.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Link {
+    /// The two accounts, lower index first.
+    pub accounts: (usize, usize),
+    /// The two logins, earlier first.
+    pub evidence: (DeviceUse, DeviceUse),
+}
+
+/// Every link a device makes as of `at`, in one sweep over its logins in event order: each
+/// login links its account to every other account whose latest login is at most `window`
+/// earlier. Cost: the logins of the device times the accounts active on it within a window.
+pub(crate) fn device_links(device: &DeviceState, at: i64, window_micros: i64) -> Vec<Link> {
+    let uses = until(&device.uses, at);
+    // A device used by one account (nearly all of them) links nothing.
+    if uses.iter().all(|u| u.account == uses[0].account) {
+        return Vec::new();
+    }
+    let mut latest_by_account: BTreeMap<usize, &DeviceUse> = BTreeMap::new();
+    let mut links: BTreeMap<(usize, usize), Link> = BTreeMap::new();
+    for current in uses {
+        let oldest_in_window = current.at.saturating_sub(window_micros);
+        latest_by_account.retain(|_, latest| latest.at >= oldest_in_window);
+        for (&other, &earlier) in &latest_by_account {
+            if other == current.account {
+                continue;
+            }
+            let pair = (other.min(current.account), other.max(current.account));
+            links.entry(pair).or_insert_with(|| Link {
+                accounts: pair,
+                evidence: (earlier.clone(), current.clone()),
+            });
+        }
+        latest_by_account.insert(current.account, current);
+    }
+    links.into_values().collect()
+}
+
+/// Clusters of accounts joined by links: union-find with path halving and union by size.
+#[derive(Clone, Debug)]
+pub(crate) struct Clusters {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl Clusters {
+    pub fn new(accounts: usize) -> Self {
+        Clusters {
+            parent: (0..accounts).collect(),
+            size: vec![1; accounts],
+        }
+    }
+
+    pub fn root(&mut self, mut account: usize) -> usize {
+        if account >= self.parent.len() {
+            return account;
+        }
+        while self.parent[account] != account {
+            self.parent[account] = self.parent[self.parent[account]];
+            account = self.parent[account];
+        }
+        account
+    }
+
+    pub fn join(&mut self, a: usize, b: usize) {
+        if a >= self.parent.len() || b >= self.parent.len() {
+            return;
+        }
+        let (root_a, root_b) = (self.root(a), self.root(b));
+        if root_a == root_b {
+            return;
+        }
+        let (big, small) = if self.size[root_a] >= self.size[root_b] {
+            (root_a, root_b)
+        } else {
+            (root_b, root_a)
+        };
+        self.parent[small] = big;
+        self.size[big] += self.size[small];
+    }
+
+    /// Every cluster with two or more accounts, each sorted, keyed by its root.
+    pub fn members(&mut self) -> BTreeMap<usize, Vec<usize>> {
+        let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for account in 0..self.parent.len() {
+            let root = self.root(account);
+            if self.size[root] >= 2 {
+                members.entry(root).or_default().push(account);
+            }
+        }
+        members
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn use_(at: i64, id: &str, account: usize) -> DeviceUse {
+        DeviceUse {
+            at,
+            id: id.into(),
+            account,
+        }
+    }
+
+    #[test]
+    fn window_is_inclusive_and_links_record_their_first_moment() {
+        let device = DeviceState {
+            name: "d".into(),
+            uses: vec![
+                use_(0, "a1", 0),
+                use_(10, "b1", 1),
+                use_(11, "b2", 1),
+                use_(21, "c1", 2),
+            ],
+        };
+        let links = device_links(&device, 100, 10);
+        let pairs: Vec<_> = links.iter().map(|l| l.accounts).collect();
+        assert_eq!(pairs, vec![(0, 1), (1, 2)]);
+        assert_eq!(&*links[0].evidence.0.id, "a1");
+        assert_eq!(&*links[0].evidence.1.id, "b1");
+        assert!(device_links(&device, 100, 9)
+            .iter()
+            .all(|l| l.accounts != (0, 1)));
+        assert!(device_links(&device, 9, 10).is_empty());
+    }
+
+    #[test]
+    fn union_find_joins_transitively() {
+        let mut clusters = Clusters::new(5);
+        clusters.join(0, 1);
+        clusters.join(3, 1);
+        clusters.join(7, 1);
+        let members = clusters.members();
+        assert_eq!(
+            members.into_values().collect::<Vec<_>>(),
+            vec![vec![0, 1, 3]]
+        );
+    }
+}

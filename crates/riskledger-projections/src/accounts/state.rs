@@ -1,0 +1,308 @@
+//! What the fold keeps: per account, per device. Every list is kept sorted by event time with
+//! the event id as a tiebreak, so the state is a function of the *set* of events applied,
+//! never of their arrival order; inserting an event already present changes nothing.
+
+use riskledger_events::{Country, Role, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The shared-device index keeps, per device, account and bucket of this length, only the
+/// earliest and the latest login. Exact for every shared-device window of at least one bucket
+/// (see `docs/policy-accounts.md`, "Memory bound").
+pub(crate) const DEVICE_BUCKET_MICROS: i64 = Timestamp::MICROS_PER_DAY;
+
+/// The total order of events used everywhere: event time, then event id.
+pub(crate) type OrderKey<'a> = (i64, &'a str);
+
+pub(crate) trait Ordered {
+    fn key(&self) -> OrderKey<'_>;
+}
+
+/// The `account_opened` that gives an account its role and home country.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Opened {
+    pub at: i64,
+    pub id: Box<str>,
+    pub role: Role,
+    pub country: Country,
+}
+
+/// A login whose network says where the person is (not vpn, tor or hosting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LocatedLogin {
+    pub at: i64,
+    pub id: Box<str>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_km: f64,
+    pub country: Country,
+}
+
+/// The first login of an account from one device (or from any device, for `first_login`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FirstUse {
+    pub at: i64,
+    pub id: Box<str>,
+    /// Index into [`super::AccountBook`]'s devices.
+    pub device: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Payout {
+    pub at: i64,
+    pub id: Box<str>,
+    pub method: Box<str>,
+    pub country: Country,
+}
+
+/// One login on a device, as the shared-device index keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DeviceUse {
+    pub at: i64,
+    pub id: Box<str>,
+    /// Index into [`super::AccountBook`]'s accounts.
+    pub account: usize,
+}
+
+/// Everything the rules need about one account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AccountState {
+    pub name: Box<str>,
+    /// The earliest `account_opened` (by time, then id); later ones are ignored.
+    pub opened: Option<Opened>,
+    /// The earliest login from any device, located or not.
+    pub first_login: Option<FirstUse>,
+    /// The first login from each device the account ever used; few per account.
+    pub devices: Vec<FirstUse>,
+    /// Every located login, sorted: the location rules need the whole sequence for any `T`.
+    pub located: Vec<LocatedLogin>,
+    /// Every `payout_method_changed`, sorted.
+    pub payouts: Vec<Payout>,
+}
+
+/// The logins of one device, sorted, compacted to at most two per account and bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DeviceState {
+    pub name: Box<str>,
+    pub uses: Vec<DeviceUse>,
+}
+
+macro_rules! ordered {
+    ($($t:ty),+) => {$(
+        impl Ordered for $t {
+            fn key(&self) -> OrderKey<'_> {
+                (self.at, &self.id)
+            }
+        }
+    )+};
+}
+ordered!(Opened, LocatedLogin, FirstUse, Payout, DeviceUse);
+
+/// Inserts `item` at its place in a sorted list; false when an item with the same key is
+/// already there (the same event applied twice). Appending in time order is the fast path.
+pub(crate) fn insert_sorted<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
+    match list.last() {
+        None => {
+            list.push(item);
+            return true;
+        }
+        Some(last) if last.key() < item.key() => {
+            list.push(item);
+            return true;
+        }
+        _ => {}
+    }
+    match list.binary_search_by(|probe| probe.key().cmp(&item.key())) {
+        Ok(_) => false,
+        Err(position) => {
+            list.insert(position, item);
+            true
+        }
+    }
+}
+
+/// Keeps whichever of the two comes first in the event order.
+pub(crate) fn keep_earliest<T: Ordered>(slot: &mut Option<T>, item: T) {
+    let replace = match slot {
+        Some(current) => item.key() < current.key(),
+        None => true,
+    };
+    if replace {
+        *slot = Some(item);
+    }
+}
+
+/// Items with `at <= until`: a prefix of a sorted list.
+pub(crate) fn until<T: Ordered>(list: &[T], until: i64) -> &[T] {
+    &list[..list.partition_point(|item| item.key().0 <= until)]
+}
+
+impl AccountState {
+    pub fn new(name: &str) -> Self {
+        AccountState {
+            name: name.into(),
+            opened: None,
+            first_login: None,
+            devices: Vec::new(),
+            located: Vec::new(),
+            payouts: Vec::new(),
+        }
+    }
+
+    /// Records a login on `device`: keeps the earliest login of the account and of each
+    /// device. Allocates only when one of them changes (rarely, after the first few logins).
+    pub fn record_login(&mut self, at: i64, id: &str, device: usize) {
+        let earlier_than = |first: &FirstUse| (at, id) < first.key();
+        let use_ = || FirstUse {
+            at,
+            id: id.into(),
+            device,
+        };
+        if self.first_login.as_ref().map_or(true, earlier_than) {
+            self.first_login = Some(use_());
+        }
+        match self.devices.iter_mut().find(|known| known.device == device) {
+            Some(known) if earlier_than(known) => *known = use_(),
+            Some(_) => {}
+            None => self.devices.push(use_()),
+        }
+    }
+
+    /// The account's home country and role as of `at`.
+    pub fn opened_at(&self, at: i64) -> Option<&Opened> {
+        self.opened.as_ref().filter(|opened| opened.at <= at)
+    }
+
+    /// Whether any event of this account happened at or before `at`.
+    pub fn exists_at(&self, at: i64) -> bool {
+        self.opened_at(at).is_some()
+            || self
+                .first_login
+                .as_ref()
+                .is_some_and(|first| first.at <= at)
+            || self.payouts.first().is_some_and(|payout| payout.at <= at)
+    }
+}
+
+impl DeviceState {
+    pub fn new(name: &str) -> Self {
+        DeviceState {
+            name: name.into(),
+            uses: Vec::new(),
+        }
+    }
+
+    /// Adds one login, keeping per account and bucket only the earliest and the latest login.
+    ///
+    /// Why that loses nothing: a dropped login `t` lies between the kept `first < t < last` of
+    /// its bucket, `last - first < bucket <= window`. Any other account's login `b` within the
+    /// window of `t` is also within the window of `first` (when `b <= T < last`) or of `last`,
+    /// so every link between two accounts exists at the same times `T` with or without `t`.
+    pub fn record_use(&mut self, at: i64, id: &str, account: usize) {
+        let bucket_start = at
+            .div_euclid(DEVICE_BUCKET_MICROS)
+            .saturating_mul(DEVICE_BUCKET_MICROS);
+        let bucket_end = bucket_start.saturating_add(DEVICE_BUCKET_MICROS);
+        // Logins mostly arrive in time order: the bucket is then the tail of the list, found
+        // without a binary search (which costs a cache miss per step on a cold device).
+        let to = if self.uses.last().map_or(true, |last| last.at < bucket_end) {
+            self.uses.len()
+        } else {
+            self.uses.partition_point(|u| u.at < bucket_end)
+        };
+        let in_bucket = self.uses[..to]
+            .iter()
+            .rev()
+            .take_while(|u| u.at >= bucket_start)
+            .count();
+        let from = to - in_bucket;
+        let mut same_account = (from..to).filter(|&i| self.uses[i].account == account);
+        let earliest = same_account.next();
+        let latest = same_account.next_back();
+        let key = (at, id);
+        // Allocates only for a login that is kept.
+        let new_use = || DeviceUse {
+            at,
+            id: id.into(),
+            account,
+        };
+        match (earliest, latest) {
+            (Some(earliest), Some(latest)) => {
+                if key < self.uses[earliest].key() {
+                    // The old earliest is now in the middle: it goes.
+                    self.uses.remove(earliest);
+                    insert_sorted(&mut self.uses, new_use());
+                } else if key > self.uses[latest].key() {
+                    self.uses.remove(latest);
+                    insert_sorted(&mut self.uses, new_use());
+                }
+            }
+            // None or one login of the account in the bucket: keep this one too (unless it
+            // is that very login again).
+            _ => {
+                insert_sorted(&mut self.uses, new_use());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600 * Timestamp::MICROS_PER_SECOND;
+
+    fn kept(order: &[(i64, &str, usize)]) -> Vec<(i64, String, usize)> {
+        let mut device = DeviceState::new("d");
+        for &(at, id, account) in order {
+            device.record_use(at, id, account);
+        }
+        device
+            .uses
+            .iter()
+            .map(|u| (u.at, u.id.to_string(), u.account))
+            .collect()
+    }
+
+    #[test]
+    fn device_keeps_the_earliest_and_latest_login_per_account_and_day() {
+        let day2 = DEVICE_BUCKET_MICROS;
+        let logins = [
+            (HOUR, "a1", 0),
+            (5 * HOUR, "a2", 0),
+            (9 * HOUR, "a3", 0),
+            (3 * HOUR, "b1", 1),
+            (day2 + HOUR, "a4", 0),
+            (9 * HOUR, "a0", 0), // same time as a3, smaller id: a3 stays the latest
+        ];
+        let expected = vec![
+            (HOUR, "a1".to_string(), 0),
+            (3 * HOUR, "b1".to_string(), 1),
+            (9 * HOUR, "a3".to_string(), 0),
+            (day2 + HOUR, "a4".to_string(), 0),
+        ];
+        assert_eq!(kept(&logins), expected);
+        let mut reversed = logins;
+        reversed.reverse();
+        assert_eq!(kept(&reversed), expected);
+        // Applying a login again changes nothing.
+        let mut twice = logins.to_vec();
+        twice.extend(logins);
+        assert_eq!(kept(&twice), expected);
+    }
+
+    /// The memory bound of `docs/policy-accounts.md` rests on these sizes (64-bit targets).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn record_sizes_stay_as_documented() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<LocatedLogin>(), 56);
+        assert_eq!(size_of::<DeviceUse>(), 32);
+        assert_eq!(size_of::<FirstUse>(), 32);
+        assert!(
+            size_of::<AccountState>() <= 160,
+            "{}",
+            size_of::<AccountState>()
+        );
+        assert_eq!(size_of::<DeviceState>(), 40);
+    }
+}

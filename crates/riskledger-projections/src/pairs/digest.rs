@@ -1,0 +1,171 @@
+//! A canonical digest of the fold state: the facts it keeps, written by name in sorted order,
+//! so the same set of events gives the same bytes whatever order they arrived in (slot numbers,
+//! hash-map order and the arena layout never reach the hasher).
+
+use super::state::{PairBook, NONE};
+
+/// Feeds typed, length-prefixed fields to a hasher, so that no two field sequences collide.
+struct Feed<'h>(&'h mut blake3::Hasher);
+
+impl Feed<'_> {
+    fn text(&mut self, text: &str) {
+        self.0.update(&(text.len() as u64).to_le_bytes());
+        self.0.update(text.as_bytes());
+    }
+    fn int(&mut self, value: i64) {
+        self.0.update(&value.to_le_bytes());
+    }
+    fn uint(&mut self, value: u64) {
+        self.0.update(&value.to_le_bytes());
+    }
+    fn bytes(&mut self, value: &[u8]) {
+        self.0.update(value);
+    }
+    fn tag(&mut self, tag: u8) {
+        self.0.update(&[tag]);
+    }
+}
+
+impl PairBook {
+    /// Feeds a canonical encoding of the state to `hasher`: identical for the same set of
+    /// events whatever their arrival order.
+    pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
+        let mut feed = Feed(hasher);
+        feed.text("riskledger pairs state v1");
+        self.digest_contracts(&mut feed);
+        self.digest_flags(&mut feed);
+        self.digest_exemptions(&mut feed);
+    }
+
+    fn account_or_none(&self, slot: u32) -> &str {
+        if slot == NONE {
+            ""
+        } else {
+            self.account_name(slot)
+        }
+    }
+
+    fn digest_contracts(&self, feed: &mut Feed<'_>) {
+        let mut order: Vec<(&str, usize)> = self
+            .contracts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (self.text.get(c.name), i))
+            .collect();
+        order.sort_unstable();
+        feed.uint(order.len() as u64);
+        for (name, slot) in order {
+            let record = &self.contracts[slot];
+            feed.text(name);
+            match record.start {
+                None => feed.tag(0),
+                Some(start) => {
+                    let pair = &self.pairs[start.pair as usize];
+                    feed.tag(1);
+                    feed.int(start.at);
+                    feed.text(self.text.get(start.id));
+                    feed.text(self.account_name(pair.client));
+                    feed.text(self.account_name(pair.freelancer));
+                    feed.bytes(&start.currency);
+                    feed.tag(u8::from(start.hourly));
+                    feed.uint(start.rate_minor);
+                }
+            }
+            match record.end {
+                None => feed.tag(0),
+                Some(end) => {
+                    feed.tag(1);
+                    feed.int(end.at);
+                    feed.text(self.text.get(end.id));
+                }
+            }
+            feed.uint(record.payments.len() as u64);
+            for payment in &record.payments {
+                feed.int(payment.at);
+                feed.text(self.text.get(payment.id));
+                feed.uint(payment.amount_minor);
+                feed.bytes(&payment.currency);
+            }
+        }
+    }
+
+    fn digest_flags(&self, feed: &mut Feed<'_>) {
+        let mut order: Vec<(&str, usize)> = self
+            .flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (self.text.get(f.name), i))
+            .collect();
+        order.sort_unstable();
+        feed.uint(order.len() as u64);
+        for (name, slot) in order {
+            let record = &self.flags[slot];
+            feed.text(name);
+            match record.raised {
+                None => feed.tag(0),
+                Some(raise) => {
+                    feed.tag(1);
+                    feed.int(raise.at);
+                    feed.text(self.text.get(raise.id));
+                    feed.tag(u8::from(raise.reporter == NONE));
+                    feed.text(self.account_or_none(raise.reporter));
+                    feed.text(self.account_name(raise.subject));
+                    feed.tag(u8::from(raise.counterparty == NONE));
+                    feed.text(self.account_or_none(raise.counterparty));
+                    feed.text(raise.reason.as_str());
+                }
+            }
+            match record.resolved {
+                None => feed.tag(0),
+                Some(resolution) => {
+                    feed.tag(1);
+                    feed.int(resolution.at);
+                    feed.text(self.text.get(resolution.id));
+                    feed.tag(u8::from(resolution.confirmed));
+                }
+            }
+        }
+    }
+
+    fn digest_exemptions(&self, feed: &mut Feed<'_>) {
+        let mut order: Vec<(&str, &str, usize)> = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.prior.is_some() || p.fee_paid.is_some())
+            .map(|(i, p)| {
+                (
+                    self.account_name(p.client),
+                    self.account_name(p.freelancer),
+                    i,
+                )
+            })
+            .collect();
+        order.sort_unstable();
+        feed.uint(order.len() as u64);
+        for (client, freelancer, slot) in order {
+            let record = &self.pairs[slot];
+            feed.text(client);
+            feed.text(freelancer);
+            match record.prior.as_deref() {
+                None => feed.tag(0),
+                Some(prior) => {
+                    feed.tag(1);
+                    feed.int(prior.at);
+                    feed.text(self.text.get(prior.id));
+                    feed.int(i64::from(prior.since_days));
+                }
+            }
+            match record.fee_paid.as_deref() {
+                None => feed.tag(0),
+                Some(fee) => {
+                    feed.tag(1);
+                    feed.int(fee.at);
+                    feed.text(self.text.get(fee.id));
+                    feed.uint(fee.amount_minor);
+                    feed.bytes(&fee.currency);
+                }
+            }
+        }
+    }
+}

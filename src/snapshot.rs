@@ -1,0 +1,101 @@
+//! Snapshots of the projections, so that opening a ledger replays only the tail of the log.
+//!
+//! File `projections.snapshot` in the ledger directory:
+//!
+//! ```text
+//! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | seq u64 LE | hash at seq [32] | payload length u64 LE
+//! | payload: Books in bincode 2 legacy | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
+//! ```
+//!
+//! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
+//! head, a hash the log does not have at that seq, damage) is ignored and the state rebuilt from
+//! the log. It never gives a wrong answer, only a slower open.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use riskledger_events::ChainHash;
+
+use crate::books::Books;
+
+const FILE: &str = "projections.snapshot";
+const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
+const VERSION: u8 = 1;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v1";
+const HEADER_BYTES: usize = 8 + 1 + 8 + 32 + 8;
+
+/// Where a snapshot stands in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Covered {
+    pub seq: u64,
+    pub hash: ChainHash,
+}
+
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+/// Writes a snapshot atomically (temporary file, fsync, rename, fsync of the directory).
+pub fn write(dir: &Path, covered: Covered, books: &Books) -> std::io::Result<()> {
+    let payload = bincode::serde::encode_to_vec(books, bincode::config::legacy())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + payload.len() + 32);
+    bytes.extend_from_slice(MAGIC);
+    bytes.push(VERSION);
+    bytes.extend_from_slice(&covered.seq.to_le_bytes());
+    bytes.extend_from_slice(&covered.hash);
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    let check = blake3::derive_key(CONTEXT, &bytes);
+    bytes.extend_from_slice(&check);
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path(dir))?;
+    fs::File::open(dir)?.sync_all()
+}
+
+/// Why a snapshot was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    #[error("no snapshot")]
+    Absent,
+    #[error("damaged: {0}")]
+    Damaged(&'static str),
+    #[error("does not decode: {0}")]
+    Decode(String),
+}
+
+/// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
+pub fn read(dir: &Path) -> Result<(Covered, Books), Unusable> {
+    let bytes = match fs::read(path(dir)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
+        Err(_) => return Err(Unusable::Damaged("unreadable")),
+    };
+    if bytes.len() < HEADER_BYTES + 32 || &bytes[..8] != MAGIC {
+        return Err(Unusable::Damaged("not a snapshot"));
+    }
+    if bytes[8] != VERSION {
+        return Err(Unusable::Damaged("another snapshot version"));
+    }
+    let (body, check) = bytes.split_at(bytes.len() - 32);
+    if blake3::derive_key(CONTEXT, body)[..] != *check {
+        return Err(Unusable::Damaged("checksum does not match"));
+    }
+    let seq = u64::from_le_bytes(body[9..17].try_into().expect("8 bytes"));
+    let hash: ChainHash = body[17..49].try_into().expect("32 bytes");
+    let len = u64::from_le_bytes(body[49..57].try_into().expect("8 bytes"));
+    let payload = &body[HEADER_BYTES..];
+    if payload.len() as u64 != len {
+        return Err(Unusable::Damaged("payload length does not match"));
+    }
+    let (books, used): (Books, usize) = bincode::serde::decode_from_slice(payload, bincode::config::legacy())
+        .map_err(|e| Unusable::Decode(e.to_string()))?;
+    if used != payload.len() {
+        return Err(Unusable::Damaged("trailing bytes"));
+    }
+    Ok((Covered { seq, hash }, books))
+}
