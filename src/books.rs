@@ -55,7 +55,12 @@ impl Books {
         let mut hasher = blake3::Hasher::new_derive_key(STATE_DIGEST_CONTEXT);
         hasher.update(policy.digest().as_bytes());
         hasher.update(&self.events.to_le_bytes());
-        hasher.update(&self.latest_at.map_or(i64::MIN, Timestamp::as_micros).to_le_bytes());
+        hasher.update(
+            &self
+                .latest_at
+                .map_or(i64::MIN, Timestamp::as_micros)
+                .to_le_bytes(),
+        );
         self.pairs.digest_into(&mut hasher);
         self.accounts.digest_into(&mut hasher);
         hasher.finalize().to_hex().to_string()

@@ -74,7 +74,10 @@ pub struct LedgerOptions {
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        LedgerOptions { policy: Policy::default(), snapshot_every_events: 1_000_000 }
+        LedgerOptions {
+            policy: Policy::default(),
+            snapshot_every_events: 1_000_000,
+        }
     }
 }
 
@@ -144,11 +147,16 @@ impl Ledger {
         };
         let belongs = covered.seq <= log.head().seq
             && books.events() == covered.seq
-            && log.hash_at(covered.seq).is_ok_and(|hash| hash == covered.hash);
+            && log
+                .hash_at(covered.seq)
+                .is_ok_and(|hash| hash == covered.hash);
         if belongs {
             (books, covered.seq)
         } else {
-            tracing::warn!(seq = covered.seq, "projection snapshot is not of this log; rebuilding");
+            tracing::warn!(
+                seq = covered.seq,
+                "projection snapshot is not of this log; rebuilding"
+            );
             (Books::new(), 0)
         }
     }
@@ -156,7 +164,14 @@ impl Ledger {
     /// Writes a snapshot of the projections now, covering the head.
     pub fn snapshot(&mut self) -> Result<(), LedgerError> {
         let head = self.log.head();
-        snapshot::write(&self.dir, snapshot::Covered { seq: head.seq, hash: head.hash }, &self.books)?;
+        snapshot::write(
+            &self.dir,
+            snapshot::Covered {
+                seq: head.seq,
+                hash: head.hash,
+            },
+            &self.books,
+        )?;
         self.snapshot_seq = head.seq;
         Ok(())
     }
@@ -210,7 +225,11 @@ impl Ledger {
 
     /// Appends a batch durably (see [`riskledger_store::Log::append`]) and folds what was
     /// appended into the projections.
-    pub fn append(&mut self, events: &[Event], options: &AppendOptions) -> Result<Receipt, AppendError> {
+    pub fn append(
+        &mut self,
+        events: &[Event],
+        options: &AppendOptions,
+    ) -> Result<Receipt, AppendError> {
         let receipt = self.log.append(events, options)?;
         for (event, outcome) in events.iter().zip(&receipt.outcomes) {
             if matches!(outcome, Outcome::Appended(_)) {
@@ -242,35 +261,56 @@ impl Ledger {
     }
 
     /// One pair at `as_of` (default: the latest event time).
-    pub fn pair(&self, client: &str, freelancer: &str, as_of: Option<Timestamp>) -> Option<PairReport> {
+    pub fn pair(
+        &self,
+        client: &str,
+        freelancer: &str,
+        as_of: Option<Timestamp>,
+    ) -> Option<PairReport> {
         let at = self.evaluation_time(as_of)?;
-        self.books.pairs.report(&self.policy.pairs, client, freelancer, at)
+        self.books
+            .pairs
+            .report(&self.policy.pairs, client, freelancer, at)
     }
 
     /// Every pair at or above `min_level`, sorted by client then freelancer.
     pub fn pairs(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<PairReport> {
-        let Some(at) = self.evaluation_time(as_of) else { return Vec::new() };
+        let Some(at) = self.evaluation_time(as_of) else {
+            return Vec::new();
+        };
         self.books.pairs.reports(&self.policy.pairs, at, min_level)
     }
 
     /// One account's leased/shared-account signals at `as_of`.
     pub fn account(&self, account: &str, as_of: Option<Timestamp>) -> Option<AccountReport> {
         let at = self.evaluation_time(as_of)?;
-        self.books.accounts.report(&self.policy.accounts, account, at)
+        self.books
+            .accounts
+            .report(&self.policy.accounts, account, at)
     }
 
     /// Every account at or above `min_level`, sorted by id.
     pub fn accounts(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<AccountReport> {
-        let Some(at) = self.evaluation_time(as_of) else { return Vec::new() };
-        self.books.accounts.reports(&self.policy.accounts, at, min_level)
+        let Some(at) = self.evaluation_time(as_of) else {
+            return Vec::new();
+        };
+        self.books
+            .accounts
+            .reports(&self.policy.accounts, at, min_level)
     }
 
     /// Everything known about one account: its signals and its pairs, with evidence.
     pub fn dossier(&self, account: &str, as_of: Option<Timestamp>) -> AccountDossier {
         let at = self.evaluation_time(as_of);
-        let signals = at.and_then(|at| self.books.accounts.report(&self.policy.accounts, account, at));
+        let signals = at.and_then(|at| {
+            self.books
+                .accounts
+                .report(&self.policy.accounts, account, at)
+        });
         let pairs = at.map_or_else(Vec::new, |at| {
-            self.books.pairs.reports_for_account(&self.policy.pairs, account, at)
+            self.books
+                .pairs
+                .reports_for_account(&self.policy.pairs, account, at)
         });
         let level = signals
             .iter()
@@ -290,7 +330,11 @@ impl Ledger {
 
     /// Rebuilds every projection from this ledger's log alone (see [`replay`]), leaving the
     /// ledger's own state untouched: the auditor's check that the kept state is the log's.
-    pub fn replay(&self, until_seq: Option<u64>, as_of: Option<Timestamp>) -> Result<(Replay, Books), LedgerError> {
+    pub fn replay(
+        &self,
+        until_seq: Option<u64>,
+        as_of: Option<Timestamp>,
+    ) -> Result<(Replay, Books), LedgerError> {
         replay_backend(self.log.backend(), &self.policy, until_seq, as_of)
     }
 
@@ -323,7 +367,8 @@ pub fn replay(
     if !Ledger::exists(dir) {
         return Err(LedgerError::Missing(dir.to_owned()));
     }
-    let backend = riskledger_store::SledBackend::open(dir, &SledOptions::default()).map_err(StoreError::from)?;
+    let backend = riskledger_store::SledBackend::open(dir, &SledOptions::default())
+        .map_err(StoreError::from)?;
     replay_backend(&backend, policy, until_seq, as_of)
 }
 
@@ -345,7 +390,11 @@ fn replay_backend<B: riskledger_store::Backend>(
             books.apply(&record.event);
         }
     }
-    let replay = Replay { events: books.events(), head_seq, state_digest: books.digest(policy) };
+    let replay = Replay {
+        events: books.events(),
+        head_seq,
+        state_digest: books.digest(policy),
+    };
     Ok((replay, books))
 }
 
@@ -369,5 +418,6 @@ pub fn verify_dir(dir: &Path) -> Result<Verification, LedgerError> {
     if !Ledger::exists(dir) {
         return Err(LedgerError::Missing(dir.to_owned()));
     }
-    riskledger_store::verify_sled(dir, &SledOptions::default()).map_err(|e| LedgerError::Store(e.into()))
+    riskledger_store::verify_sled(dir, &SledOptions::default())
+        .map_err(|e| LedgerError::Store(e.into()))
 }

@@ -92,8 +92,9 @@ pub fn read(dir: &Path) -> Result<(Covered, Books), Unusable> {
     if payload.len() as u64 != len {
         return Err(Unusable::Damaged("payload length does not match"));
     }
-    let (books, used): (Books, usize) = bincode::serde::decode_from_slice(payload, bincode::config::legacy())
-        .map_err(|e| Unusable::Decode(e.to_string()))?;
+    let (books, used): (Books, usize) =
+        bincode::serde::decode_from_slice(payload, bincode::config::legacy())
+            .map_err(|e| Unusable::Decode(e.to_string()))?;
     if used != payload.len() {
         return Err(Unusable::Damaged("trailing bytes"));
     }

@@ -16,37 +16,68 @@ fn history(seed: u64, n: usize) -> Vec<Event> {
         state ^= state << 17;
         state % bound
     };
-    let places = [("PH", 14.6, 121.0), ("US", 40.7, -74.0), ("GB", 51.5, -0.1), ("IN", 19.1, 72.9), ("NG", 6.5, 3.4)];
+    let places = [
+        ("PH", 14.6, 121.0),
+        ("US", 40.7, -74.0),
+        ("GB", 51.5, -0.1),
+        ("IN", 19.1, 72.9),
+        ("NG", 6.5, 3.4),
+    ];
     let mut contracts = 0u64;
     let mut flags: Vec<(u64, bool)> = Vec::new();
     let mut lines = Vec::new();
     for i in 0..n as u64 {
         // Event times wander: arrival order is not time order.
-        let at = Timestamp(1_700_000_000_000_000 + (i as i64 * 3_600 + next(200_000) as i64) * 1_000_000).to_rfc3339();
+        let at = Timestamp(
+            1_700_000_000_000_000 + (i as i64 * 3_600 + next(200_000) as i64) * 1_000_000,
+        )
+        .to_rfc3339();
         let (c, f) = (next(12), next(12));
         let line = match next(10) {
-            0 => format!(r#"{{"id":"e{i}","type":"account_opened","at":"{at}","account":"f{f}","role":"freelancer","country":"{}"}}"#, places[next(5) as usize].0),
+            0 => format!(
+                r#"{{"id":"e{i}","type":"account_opened","at":"{at}","account":"f{f}","role":"freelancer","country":"{}"}}"#,
+                places[next(5) as usize].0
+            ),
             1 => {
                 contracts += 1;
-                format!(r#"{{"id":"e{i}","type":"contract_started","at":"{at}","contract":"k{contracts}","client":"c{c}","freelancer":"f{f}","currency":"USD","kind":"hourly","rate_minor":{}}}"#, 1000 + next(4000))
+                format!(
+                    r#"{{"id":"e{i}","type":"contract_started","at":"{at}","contract":"k{contracts}","client":"c{c}","freelancer":"f{f}","currency":"USD","kind":"hourly","rate_minor":{}}}"#,
+                    1000 + next(4000)
+                )
             }
-            2 | 3 if contracts > 0 => format!(r#"{{"id":"e{i}","type":"payment","at":"{at}","contract":"k{}","amount_minor":{},"currency":"USD"}}"#, 1 + next(contracts), 1 + next(90_000)),
+            2 | 3 if contracts > 0 => format!(
+                r#"{{"id":"e{i}","type":"payment","at":"{at}","contract":"k{}","amount_minor":{},"currency":"USD"}}"#,
+                1 + next(contracts),
+                1 + next(90_000)
+            ),
             4 => {
                 flags.push((i, false));
                 let reason = ["off_platform_payment", "contact_info", "other"][next(3) as usize];
-                format!(r#"{{"id":"e{i}","type":"flag_raised","at":"{at}","flag":"fl{i}","reporter":"f{f}","subject":"c{c}","counterparty":"f{f}","reason":"{reason}"}}"#)
+                format!(
+                    r#"{{"id":"e{i}","type":"flag_raised","at":"{at}","flag":"fl{i}","reporter":"f{f}","subject":"c{c}","counterparty":"f{f}","reason":"{reason}"}}"#
+                )
             }
             5 if flags.iter().any(|(_, resolved)| !resolved) => {
                 let open: Vec<usize> = (0..flags.len()).filter(|&j| !flags[j].1).collect();
                 let j = open[next(open.len() as u64) as usize];
                 flags[j].1 = true;
                 let outcome = ["confirmed", "dismissed"][next(2) as usize];
-                format!(r#"{{"id":"e{i}","type":"flag_resolved","at":"{at}","flag":"fl{}","outcome":"{outcome}"}}"#, flags[j].0)
+                format!(
+                    r#"{{"id":"e{i}","type":"flag_resolved","at":"{at}","flag":"fl{}","outcome":"{outcome}"}}"#,
+                    flags[j].0
+                )
             }
-            6 => format!(r#"{{"id":"e{i}","type":"payout_method_changed","at":"{at}","account":"f{f}","method":"m{}","country":"{}"}}"#, next(3), places[next(5) as usize].0),
+            6 => format!(
+                r#"{{"id":"e{i}","type":"payout_method_changed","at":"{at}","account":"f{f}","method":"m{}","country":"{}"}}"#,
+                next(3),
+                places[next(5) as usize].0
+            ),
             _ => {
                 let (country, lat, lon) = places[next(5) as usize];
-                format!(r#"{{"id":"e{i}","type":"login","at":"{at}","account":"f{f}","device":"d{}","ip":"10.0.0.1","lat":{lat},"lon":{lon},"country":"{country}"}}"#, next(15))
+                format!(
+                    r#"{{"id":"e{i}","type":"login","at":"{at}","account":"f{f}","device":"d{}","ip":"10.0.0.1","lat":{lat},"lon":{lon},"country":"{country}"}}"#,
+                    next(15)
+                )
             }
         };
         lines.push(parse_line(i + 1, &line).unwrap());
@@ -55,7 +86,10 @@ fn history(seed: u64, n: usize) -> Vec<Event> {
 }
 
 fn options(snapshot_every_events: u64) -> LedgerOptions {
-    LedgerOptions { policy: Policy::default(), snapshot_every_events }
+    LedgerOptions {
+        policy: Policy::default(),
+        snapshot_every_events,
+    }
 }
 
 fn append_in(ledger: &mut Ledger, events: &[Event], sizes: &[usize]) {
@@ -63,7 +97,9 @@ fn append_in(ledger: &mut Ledger, events: &[Event], sizes: &[usize]) {
     let mut i = 0;
     while !rest.is_empty() {
         let take = sizes[i % sizes.len()].clamp(1, rest.len());
-        ledger.append(&rest[..take], &AppendOptions::default()).unwrap();
+        ledger
+            .append(&rest[..take], &AppendOptions::default())
+            .unwrap();
         rest = &rest[take..];
         i += 1;
     }
@@ -125,8 +161,14 @@ fn answers_as_of_t_equal_a_ledger_holding_only_the_events_up_to_t() {
     let mut some = Ledger::open(part.path()).unwrap();
     some.append(&early, &AppendOptions::default()).unwrap();
     let json = |v: &dyn erased::Json| v.json();
-    assert_eq!(json(&all.pairs(Some(t), Level::None)), json(&some.pairs(Some(t), Level::None)));
-    assert_eq!(json(&all.accounts(Some(t), Level::None)), json(&some.accounts(Some(t), Level::None)));
+    assert_eq!(
+        json(&all.pairs(Some(t), Level::None)),
+        json(&some.pairs(Some(t), Level::None))
+    );
+    assert_eq!(
+        json(&all.accounts(Some(t), Level::None)),
+        json(&some.accounts(Some(t), Level::None))
+    );
     let (as_of, _) = all.replay(None, Some(t)).unwrap();
     let (held, _) = some.replay(None, None).unwrap();
     assert_eq!(as_of.state_digest, held.state_digest);
@@ -155,20 +197,34 @@ fn a_snapshot_of_another_log_or_a_damaged_one_is_rebuilt_not_trusted() {
     let other = tempfile::tempdir().unwrap();
     {
         let mut ledger = Ledger::open(other.path()).unwrap();
-        ledger.append(&history(8, 300), &AppendOptions::default()).unwrap();
+        ledger
+            .append(&history(8, 300), &AppendOptions::default())
+            .unwrap();
         ledger.close().unwrap();
     }
     let snapshot = other.path().join("projections.snapshot");
     std::fs::copy(&snapshot, mine.path().join("projections.snapshot")).unwrap();
-    assert_eq!(Ledger::open(mine.path()).unwrap().state_digest(), expected, "a foreign snapshot is ignored");
+    assert_eq!(
+        Ledger::open(mine.path()).unwrap().state_digest(),
+        expected,
+        "a foreign snapshot is ignored"
+    );
 
     let mut bytes = std::fs::read(&snapshot).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(mine.path().join("projections.snapshot"), bytes).unwrap();
-    assert_eq!(Ledger::open(mine.path()).unwrap().state_digest(), expected, "a damaged snapshot is ignored");
+    assert_eq!(
+        Ledger::open(mine.path()).unwrap().state_digest(),
+        expected,
+        "a damaged snapshot is ignored"
+    );
 
     let ledger = Ledger::open(mine.path()).unwrap();
     ledger.close().unwrap();
-    assert_eq!(Ledger::open(mine.path()).unwrap().state_digest(), expected, "its own snapshot is used");
+    assert_eq!(
+        Ledger::open(mine.path()).unwrap().state_digest(),
+        expected,
+        "its own snapshot is used"
+    );
 }

@@ -68,8 +68,8 @@ pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCo
         let size = handle.metadata().ok().map(|m| m.len());
         (Box::new(handle), size)
     };
-    let mut ledger =
-        riskledger::open_log_or_create(data).with_context(|| format!("opening the ledger at {}", data.display()))?;
+    let mut ledger = riskledger::open_log_or_create(data)
+        .with_context(|| format!("opening the ledger at {}", data.display()))?;
     let progress = progress_bar(size);
     let (sender, chunks) = sync_channel::<std::io::Result<Chunk>>(CHUNKS_IN_FLIGHT);
     let reader = thread::spawn(move || read_chunks(input, |chunk| sender.send(chunk).is_ok()));

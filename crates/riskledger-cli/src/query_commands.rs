@@ -10,9 +10,15 @@ use crate::{print_json, render_accounts, render_pairs, BadInput};
 
 /// Reads the policy file, or the spec's defaults without one.
 pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
-    let Some(path) = path else { return Ok(Policy::default()) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| BadInput(format!("cannot read the policy file {}: {err}", path.display())))?;
+    let Some(path) = path else {
+        return Ok(Policy::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        BadInput(format!(
+            "cannot read the policy file {}: {err}",
+            path.display()
+        ))
+    })?;
     Policy::from_toml(&text).map_err(|err| BadInput(format!("{}: {err}", path.display())).into())
 }
 
@@ -25,47 +31,87 @@ pub fn parse_level(text: &str) -> Result<Level, String> {
 }
 
 fn open(data: &Path, policy: Policy) -> anyhow::Result<Ledger> {
-    Ledger::open_existing(data, LedgerOptions { policy })
-        .with_context(|| format!("opening the ledger at {}", data.display()))
+    Ledger::open_existing(
+        data,
+        LedgerOptions {
+            policy,
+            ..LedgerOptions::default()
+        },
+    )
+    .with_context(|| format!("opening the ledger at {}", data.display()))
 }
 
-pub fn pairs(data: &Path, policy: Policy, as_of: Option<Timestamp>, min_level: Level, json: bool) -> anyhow::Result<ExitCode> {
+pub fn pairs(
+    data: &Path,
+    policy: Policy,
+    as_of: Option<Timestamp>,
+    min_level: Level,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
     let reports = ledger.pairs(as_of, min_level);
     if json {
         print_json(&reports)?;
     } else {
         print!("{}", render_pairs::pairs_table(&reports));
-        eprintln!("{} pairs at or above {min_level}; policy {}", reports.len(), ledger.policy().digest());
+        eprintln!(
+            "{} pairs at or above {min_level}; policy {}",
+            reports.len(),
+            ledger.policy().digest()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn accounts(data: &Path, policy: Policy, as_of: Option<Timestamp>, min_level: Level, json: bool) -> anyhow::Result<ExitCode> {
+pub fn accounts(
+    data: &Path,
+    policy: Policy,
+    as_of: Option<Timestamp>,
+    min_level: Level,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
     let reports = ledger.accounts(as_of, min_level);
     if json {
         print_json(&reports)?;
     } else {
         print!("{}", render_accounts::accounts_table(&reports));
-        eprintln!("{} accounts at or above {min_level}; policy {}", reports.len(), ledger.policy().digest());
+        eprintln!(
+            "{} accounts at or above {min_level}; policy {}",
+            reports.len(),
+            ledger.policy().digest()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn report(data: &Path, policy: Policy, account: &str, as_of: Option<Timestamp>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn report(
+    data: &Path,
+    policy: Policy,
+    account: &str,
+    as_of: Option<Timestamp>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
     let dossier = ledger.dossier(account, as_of);
     if json {
         print_json(&dossier)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("account {}  level {}  as of {}", dossier.account, dossier.level, dossier.as_of.as_deref().unwrap_or("-"));
+    println!(
+        "account {}  level {}  as of {}",
+        dossier.account,
+        dossier.level,
+        dossier.as_of.as_deref().unwrap_or("-")
+    );
     println!("policy  {}", dossier.policy_digest);
     match &dossier.signals {
         Some(signals) => {
             println!("\nsignals");
-            print!("{}", render_accounts::accounts_table(std::slice::from_ref(signals)));
+            print!(
+                "{}",
+                render_accounts::accounts_table(std::slice::from_ref(signals))
+            );
             for signal in &signals.signals {
                 println!("  {}", serde_json::to_string(signal)?);
             }
@@ -76,19 +122,33 @@ pub fn report(data: &Path, policy: Policy, account: &str, as_of: Option<Timestam
     print!("{}", render_pairs::pairs_table(&dossier.pairs));
     for pair in &dossier.pairs {
         for signal in &pair.signals {
-            println!("  {} / {}: {}", pair.client, pair.freelancer, serde_json::to_string(signal)?);
+            println!(
+                "  {} / {}: {}",
+                pair.client,
+                pair.freelancer,
+                serde_json::to_string(signal)?
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn replay(data: &Path, policy: Policy, until_seq: Option<u64>, as_of: Option<Timestamp>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn replay(
+    data: &Path,
+    policy: Policy,
+    until_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (replay, _) = riskledger::replay(data, &policy, until_seq, as_of)
         .with_context(|| format!("replaying the ledger at {}", data.display()))?;
     if json {
         print_json(&replay)?;
     } else {
-        println!("events {}  head_seq {}  state_digest {}", replay.events, replay.head_seq, replay.state_digest);
+        println!(
+            "events {}  head_seq {}  state_digest {}",
+            replay.events, replay.head_seq, replay.state_digest
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

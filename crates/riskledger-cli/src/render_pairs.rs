@@ -144,7 +144,7 @@ fn group_thousands(value: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use riskledger_events::{json::parse_line, Timestamp};
+    use riskledger::events::{json::parse_line, Timestamp};
     use riskledger::projections::pairs::PairBook;
     use riskledger::projections::policy::PairPolicy;
     use riskledger::projections::Level;

@@ -15,8 +15,8 @@ use std::path::Path;
 
 pub use backend::{Backend, BackendError, Head, StoredBlock};
 pub use log::{
-    records_verified, verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record, Records,
-    RejectReason, Rejection, StoreError, Verification,
+    records_verified, verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record,
+    Records, RejectReason, Rejection, StoreError, Verification,
 };
 pub use sled_backend::{SledBackend, SledBytes, SledOptions};
 

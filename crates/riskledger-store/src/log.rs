@@ -665,7 +665,10 @@ const READ_AHEAD_BLOCKS: usize = 2;
 
 /// A block read ahead, or the error reading stopped at (returned after the blocks before it).
 enum Slot<Bytes> {
-    Block { block: Arc<Loaded<Bytes>>, verdict: Option<Option<u64>> },
+    Block {
+        block: Arc<Loaded<Bytes>>,
+        verdict: Option<Option<u64>>,
+    },
     Failed(StoreError),
 }
 
@@ -733,7 +736,10 @@ impl<'a, B: Backend> Records<'a, B> {
             if key != self.next_key {
                 return Err(damaged(
                     self.next_key,
-                    format!("expected a block starting at seq {}, found one at {key}", self.next_key),
+                    format!(
+                        "expected a block starting at seq {}, found one at {key}",
+                        self.next_key
+                    ),
                 ));
             }
             Loaded::parse(key, bytes)
@@ -767,7 +773,9 @@ impl<'a, B: Backend> Records<'a, B> {
             while !self.done && self.queue.len() < READ_AHEAD_BLOCKS {
                 self.done = !self.read_block();
             }
-            let Some(front) = self.queue.front_mut() else { return Ok(None) };
+            let Some(front) = self.queue.front_mut() else {
+                return Ok(None);
+            };
             let (block, verdict) = match front {
                 Slot::Failed(_) => match self.queue.pop_front() {
                     Some(Slot::Failed(err)) => return Err(err),
@@ -785,7 +793,10 @@ impl<'a, B: Backend> Records<'a, B> {
             }
             let seq = self.next_seq;
             if *verdict == Some(Some(seq)) {
-                return Err(damaged(seq, "hash does not match the chain (record altered, removed or reordered)"));
+                return Err(damaged(
+                    seq,
+                    "hash does not match the chain (record altered, removed or reordered)",
+                ));
             }
             self.next_seq += 1;
             let hash = block.hash(seq);
@@ -793,8 +804,14 @@ impl<'a, B: Backend> Records<'a, B> {
             if seq < self.from_seq {
                 continue;
             }
-            let event = codec::decode(block.stored(seq)).map_err(|e| damaged(seq, e.to_string()))?;
-            return Ok(Some(Record { seq, hash, recorded_at: block.recorded_at, event }));
+            let event =
+                codec::decode(block.stored(seq)).map_err(|e| damaged(seq, e.to_string()))?;
+            return Ok(Some(Record {
+                seq,
+                hash,
+                recorded_at: block.recorded_at,
+                event,
+            }));
         }
     }
 }
