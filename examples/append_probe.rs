@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Instant;
 
-use riskledger::{AppendOptions, Ledger};
+use riskledger::AppendOptions;
 
 fn cpu_seconds() -> f64 {
     // /proc/self/stat fields 14 and 15: user and system time in clock ticks (100 Hz).
@@ -34,7 +34,7 @@ fn main() {
         .unwrap_or(200_000);
     for batch in [1_000usize, 10_000] {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let mut ledger = riskledger::open_log_or_create(dir.path()).unwrap();
         let batches: Vec<_> = (0..total / batch as u64)
             .map(|i| support::events(i * batch as u64, batch))
             .collect();

@@ -203,29 +203,104 @@ pub fn stats(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const EXAMPLE: &str = include_str!("../../../tests/data/spec-example.ndjson");
+pub fn generate(
+    accounts: u64,
+    seed: u64,
+    labels: Option<&Path>,
+    months: u32,
+    threads: usize,
+) -> anyhow::Result<ExitCode> {
+    let mut config = riskledger_generator::Config::new(accounts, seed);
+    config.months = months;
+    config.threads = threads.max(1);
+    let mut labels_file = match labels {
+        Some(path) => Some(BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let written = riskledger_generator::generate(
+        &config,
+        &mut out,
+        labels_file.as_mut().map(|f| f as &mut dyn Write),
+    )
+    .map_err(anyhow::Error::from)
+    .and_then(|summary| {
+        out.flush()?;
+        if let Some(file) = labels_file.as_mut() {
+            file.flush()?;
+        }
+        Ok(summary)
+    });
+    match written {
+        Ok(summary) => {
+            eprintln!(
+                "generated {} events for {} accounts ({} pairs), {} bytes",
+                summary.events, summary.accounts, summary.pairs, summary.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
+        Err(err) => Err(err),
+    }
+}
 
-pub fn demo(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let events = EXAMPLE
+/// The README's quickstart: a synthetic marketplace, ingested, verified and asked.
+pub fn demo(data: &Path, accounts: u64, seed: u64, json: bool) -> anyhow::Result<ExitCode> {
+    let config = riskledger_generator::Config::new(accounts, seed);
+    let mut history = Vec::new();
+    riskledger_generator::generate(&config, &mut history, None)?;
+    let text = String::from_utf8(history)?;
+    let events = text
         .lines()
         .enumerate()
         .map(|(i, line)| parse_line(i as u64 + 1, line))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut ledger = Ledger::open(data)?;
-    let receipt = ledger.append(&events, &AppendOptions::default())?;
+    let mut ledger = riskledger::open_log_or_create(data)?;
+    let (mut appended, mut duplicates) = (0, 0);
+    for chunk in events.chunks(4096) {
+        let receipt = ledger.append(chunk, &AppendOptions::default())?;
+        appended += receipt.appended;
+        duplicates += receipt.duplicates;
+    }
     let verification: VerifyReport = ledger.verify().into();
+    drop(ledger);
+    let ledger = Ledger::open(data)?;
+    let pairs = ledger.pairs(None, riskledger::Level::Medium);
+    let accounts_at_risk = ledger.accounts(None, riskledger::Level::Medium);
     if json {
-        print_json(&verification)?;
+        print_json(&serde_json::json!({
+            "verify": verification,
+            "appended": appended,
+            "duplicates": duplicates,
+            "pairs": pairs,
+            "accounts": accounts_at_risk,
+        }))?;
     } else {
-        eprintln!(
-            "demo: ingested the example of spec/events.md into {} (appended {}, duplicates {})",
-            data.display(),
-            receipt.appended,
-            receipt.duplicates
+        println!(
+            "demo: generated {} events for {accounts} accounts (seed {seed}); ingested into {}: appended {appended}, duplicates {duplicates}",
+            events.len(),
+            data.display()
         );
         println!(
-            "verify: ok={} events={} head_hash={}",
+            "verify: ok={} events={} head_hash={}\n",
             verification.ok, verification.events, verification.head_hash
+        );
+        println!("pairs at medium or above ({}):", pairs.len());
+        print!("{}", crate::render_pairs::pairs_table(&pairs));
+        println!(
+            "\naccounts at medium or above ({}):",
+            accounts_at_risk.len()
+        );
+        print!(
+            "{}",
+            crate::render_accounts::accounts_table(&accounts_at_risk)
+        );
+        println!(
+            "\nnext: riskledger --data {} report ACCOUNT",
+            data.display()
         );
     }
     Ok(if verification.ok {

@@ -100,8 +100,32 @@ enum Command {
     },
     /// Print the effective policy (TOML) and its digest.
     Policy,
-    /// Ingest a bundled example history into the ledger and verify it.
-    Demo,
+    /// Generate a synthetic marketplace, ingest it, verify it and show the riskiest pairs and
+    /// accounts.
+    Demo {
+        #[arg(long, default_value_t = 2_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write a synthetic marketplace history to stdout as NDJSON (the same seed gives the same
+    /// bytes).
+    Generate {
+        #[arg(long)]
+        accounts: u64,
+        #[arg(long)]
+        seed: u64,
+        /// Write which accounts and pairs were made to misbehave, and what the policy should
+        /// conclude, to this file (JSON).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Months of history (6 to 24).
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Worker threads (the output is the same for any number).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
 /// An error that is the caller's to fix: exit status 2.
@@ -188,7 +212,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => log_commands::demo(&cli.data, cli.json),
+        Command::Demo { accounts, seed } => log_commands::demo(&cli.data, accounts, seed, cli.json),
+        Command::Generate {
+            accounts,
+            seed,
+            labels,
+            months,
+            threads,
+        } => log_commands::generate(accounts, seed, labels.as_deref(), months, threads),
     }
 }
 

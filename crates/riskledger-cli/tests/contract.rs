@@ -155,7 +155,49 @@ fn exit_codes_mean_something() {
 #[test]
 fn demo_ingests_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["demo", "--json"]);
+    let out = run(dir.path(), &["demo", "--accounts", "300", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(json(&out)["ok"], true);
+    let demo = json(&out);
+    assert_eq!(demo["verify"]["ok"], true);
+    assert_eq!(demo["duplicates"], 0);
+    assert!(demo["appended"].as_u64().unwrap() > 10_000);
+    // Running it again appends nothing: the generator is deterministic, the ledger idempotent.
+    let again = json(&run(dir.path(), &["demo", "--accounts", "300", "--json"]));
+    assert_eq!(again["appended"], 0);
+    assert_eq!(again["duplicates"], demo["appended"]);
+    assert_eq!(again["pairs"], demo["pairs"]);
+}
+
+#[test]
+fn generate_is_deterministic_and_ingests_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels.json");
+    let first = bin()
+        .args(["generate", "--accounts", "200", "--seed", "9", "--labels"])
+        .arg(&labels)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let second = bin()
+        .args(["generate", "--accounts", "200", "--seed", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the same seed gives the same bytes"
+    );
+    let labels: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&labels).unwrap()).unwrap();
+    assert!(labels["pairs"].is_array() && labels["accounts"].is_array());
+    let file = dir.path().join("history.ndjson");
+    std::fs::write(&file, &first.stdout).unwrap();
+    let summary = json(&run(
+        &dir.path().join("data"),
+        &["ingest", file.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(summary["rejected"], serde_json::json!([]));
+    assert_eq!(
+        summary["appended"].as_u64().unwrap() as usize,
+        stdout(&first).lines().count()
+    );
 }

@@ -6,7 +6,7 @@
 //! Arrival order matters here (a payment must arrive after its contract), event time does not:
 //! events may describe the past in any order, but may only name what the ledger already knows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{Body, Currency, Event, EventError};
 
@@ -52,8 +52,8 @@ impl References {
     pub fn stage(&self) -> Staged<'_> {
         Staged {
             base: self,
-            contracts: HashMap::new(),
-            flags: HashMap::new(),
+            contracts: HashMap::default(),
+            flags: HashMap::default(),
         }
     }
 

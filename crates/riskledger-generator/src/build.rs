@@ -5,7 +5,7 @@ use riskledger_events::{
     ContractKind, ContractOutcome, Currency, FlagOutcome, FlagReason, Network, Role,
 };
 
-use crate::geo::Atlas;
+use crate::geo::{Atlas, Market};
 use crate::labels::{AccountKind, AccountLabel, PairKind, PairLabel};
 use crate::plan::*;
 use crate::rng::Rng;
@@ -99,7 +99,17 @@ impl Builder<'_> {
 
     fn home_city(&mut self) -> u16 {
         let draw = self.rng.next_u64();
-        self.atlas.weighted_city(draw)
+        self.atlas.weighted_city(Market::Anyone, draw)
+    }
+
+    fn home_city_for(&mut self, role: Role) -> u16 {
+        let market = if role == Role::Client {
+            Market::Clients
+        } else {
+            Market::Freelancers
+        };
+        let draw = self.rng.next_u64();
+        self.atlas.weighted_city(market, draw)
     }
 
     fn any_city(&mut self) -> u16 {
@@ -284,7 +294,7 @@ impl Builder<'_> {
 
     fn honest_account(&mut self) {
         let role = self.random_role();
-        let home = self.home_city();
+        let home = self.home_city_for(role);
         let opened_at = if self.rng.chance(200) {
             self.rng.range(self.start - 700 * DAY, self.start)
         } else {
@@ -469,6 +479,20 @@ impl Builder<'_> {
                 self.end_contract(pair, at);
             }
         }
+        // Ordinary complaints (reason `other`): they name the pair but are no sign of leaving it.
+        if self.rng.chance(20) && start + 10 * DAY < self.end - 2 * DAY {
+            let at = self.rng.range(start + 10 * DAY, self.end - 2 * DAY);
+            let flag = self.raise_flag(pair, at, FlagReason::Other);
+            if self.rng.chance(700) && at + 2 * DAY < self.end {
+                let decided = self.rng.range(at + DAY, (at + 9 * DAY).min(self.end - DAY));
+                let outcome = if self.rng.chance(500) {
+                    FlagOutcome::Dismissed
+                } else {
+                    FlagOutcome::Confirmed
+                };
+                self.resolve_flag(pair, flag, decided, outcome);
+            }
+        }
     }
 
     fn next_case(&mut self) -> u32 {
@@ -490,11 +514,7 @@ impl Builder<'_> {
     fn raise_flag(&mut self, pair: usize, at: i64, reason: FlagReason) -> u64 {
         let flag = self.ids.flag();
         let (reporter, subject, counterparty) = self.flag_parties();
-        let notes = if reason == FlagReason::ContactInfo {
-            CONTACT_INFO_NOTES
-        } else {
-            OFF_PLATFORM_NOTES
-        };
+        let notes = notes_for(reason);
         let note = self
             .rng
             .chance(750)
@@ -541,7 +561,8 @@ impl Builder<'_> {
                 b.rng.range(b.start - 200 * DAY, b.start + 30 * DAY)
             }
         };
-        let (client_home, freelancer_home) = (self.home_city(), self.home_city());
+        let client_home = self.home_city_for(Role::Client);
+        let freelancer_home = self.home_city_for(Role::Freelancer);
         let (client_opened, freelancer_opened) = (opening(self), opening(self));
         let client = self.add_account(Role::Client, client_home, client_opened);
         let role = self.freelancer_side_role();

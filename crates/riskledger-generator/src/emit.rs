@@ -5,8 +5,8 @@
 //! the plan and one window's records are ever in memory.
 
 use riskledger_events::{
-    Body, ContractKind, ContractOutcome, Country, Date, Event, FlagReason, Ip, Network, Reporter,
-    Role, Timestamp,
+    Body, ContractKind, ContractOutcome, Country, Date, Event, Ip, Network, Reporter, Role,
+    Timestamp,
 };
 
 use crate::build::Population;
@@ -582,11 +582,7 @@ fn pair_action_body(
             reason,
             note,
         } => {
-            let notes = if reason == FlagReason::ContactInfo {
-                CONTACT_INFO_NOTES
-            } else {
-                OFF_PLATFORM_NOTES
-            };
+            let notes = notes_for(reason);
             Body::FlagRaised {
                 flag: names.flag(flag),
                 reporter: match reporter {

@@ -41,8 +41,41 @@ impl City {
 #[derive(Debug)]
 pub struct Atlas {
     pub cities: Vec<City>,
-    /// Cumulative population weights, for picking a home city.
-    cumulative_weight: Vec<u64>,
+    /// Cumulative weights for picking a home city: anyone, a client, a freelancer.
+    anyone: Vec<u64>,
+    clients: Vec<u64>,
+    freelancers: Vec<u64>,
+}
+
+/// Who a home city is drawn for: clients come mostly from rich markets, freelancers mostly
+/// from the countries that supply most remote freelance work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Market {
+    Anyone,
+    Clients,
+    Freelancers,
+}
+
+const CLIENT_MARKETS: &[&str] = &[
+    "US", "GB", "CA", "AU", "DE", "FR", "NL", "SE", "CH", "IE", "NZ", "SG", "AE", "IL", "JP", "ES",
+    "IT", "BE", "DK", "NO", "AT", "FI",
+];
+const FREELANCER_MARKETS: &[&str] = &[
+    "IN", "PH", "PK", "UA", "BD", "NG", "KE", "EG", "VN", "ID", "BR", "AR", "RS", "RO", "PL", "MX",
+    "CO", "LK", "MA", "GE", "AM", "VE", "ZA", "TR",
+];
+
+fn cumulative(cities: &[City], boost: impl Fn(&City) -> u64) -> Vec<u64> {
+    let mut total = 0u64;
+    cities
+        .iter()
+        .map(|c| {
+            // population^0.75: big cities dominate, small countries still appear.
+            let root = integer_sqrt(c.population);
+            total += (root * integer_sqrt(root)).max(1) * boost(c);
+            total
+        })
+        .collect()
 }
 
 impl Atlas {
@@ -54,19 +87,15 @@ impl Atlas {
             .filter(|l| !l.is_empty())
             .map(parse_row)
             .collect();
-        // Weight by population^0.75: big cities dominate, small countries still appear.
-        let mut total = 0u64;
-        let cumulative_weight = cities
-            .iter()
-            .map(|c| {
-                let root = integer_sqrt(c.population);
-                total += (root * integer_sqrt(root)).max(1);
-                total
-            })
-            .collect();
+        let in_list = |list: &[&str], c: &City| list.contains(&c.country.as_str());
         Atlas {
+            anyone: cumulative(&cities, |_| 1),
+            clients: cumulative(&cities, |c| if in_list(CLIENT_MARKETS, c) { 12 } else { 1 }),
+            freelancers: cumulative(
+                &cities,
+                |c| if in_list(FREELANCER_MARKETS, c) { 8 } else { 1 },
+            ),
             cities,
-            cumulative_weight,
         }
     }
 
@@ -82,14 +111,16 @@ impl Atlas {
         &self.cities[usize::from(index)]
     }
 
-    /// A city chosen with weight population^0.75, from a uniform draw in `[0, 2^64)`.
-    pub fn weighted_city(&self, draw: u64) -> u16 {
-        let total = *self
-            .cumulative_weight
-            .last()
-            .expect("the table is not empty");
+    /// A home city for `market`, from a uniform draw in `[0, 2^64)`.
+    pub fn weighted_city(&self, market: Market, draw: u64) -> u16 {
+        let weights = match market {
+            Market::Anyone => &self.anyone,
+            Market::Clients => &self.clients,
+            Market::Freelancers => &self.freelancers,
+        };
+        let total = *weights.last().expect("the table is not empty");
         let target = crate::rng::below_from(draw, total);
-        self.cumulative_weight.partition_point(|&w| w <= target) as u16
+        weights.partition_point(|&w| w <= target) as u16
     }
 
     /// The other cities of the same country as `index`.

@@ -285,6 +285,23 @@ pub const CONTACT_INFO_NOTES: &[&str] = &[
     "left a phone number in the milestone description",
 ];
 
+/// Complaints that are not about leaving the platform (reason `other`): no pair signal.
+pub const OTHER_NOTES: &[&str] = &[
+    "missed two milestone deadlines",
+    "delivered work that does not match the brief",
+    "client stopped answering messages",
+    "asked for unpaid extra revisions",
+];
+
+/// The notes a flag of `reason` may carry.
+pub fn notes_for(reason: FlagReason) -> &'static [&'static str] {
+    match reason {
+        FlagReason::ContactInfo => CONTACT_INFO_NOTES,
+        FlagReason::OffPlatformPayment => OFF_PLATFORM_NOTES,
+        _ => OTHER_NOTES,
+    }
+}
+
 /// A fresh, unused id number.
 #[derive(Debug, Default)]
 pub struct Counters {

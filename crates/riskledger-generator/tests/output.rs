@@ -59,12 +59,16 @@ fn same_seed_same_bytes_and_another_seed_differs() {
 }
 
 #[test]
-fn the_window_length_does_not_change_the_output() {
+fn window_length_and_threads_do_not_change_the_output() {
     let mut narrow = Config::new(400, 5);
     narrow.window_days = 1;
     let mut wide = Config::new(400, 5);
     wide.window_days = 30;
-    assert_eq!(run(&narrow).0, run(&wide).0);
+    let mut threaded = Config::new(400, 5);
+    threaded.threads = 2;
+    let expected = run(&narrow).0;
+    assert_eq!(expected, run(&wide).0);
+    assert_eq!(expected, run(&threaded).0);
 }
 
 #[test]

@@ -24,11 +24,18 @@ impl Hasher for PassThrough {
 }
 
 pub(crate) fn fingerprint(id: &[u8]) -> u64 {
-    // SipHash-1-3 with fixed keys: fast on short ids, well mixed; the index is never persisted,
-    // so the algorithm may change between builds.
-    let mut hasher = std::hash::DefaultHasher::new();
+    // rustc's Fx hash, then the murmur3 finaliser so that every bit depends on every byte (the
+    // table indexes by low bits, and a collision must be rare, not impossible: it costs one
+    // read). The index is never persisted, so the algorithm may change between builds.
+    let mut hasher = rustc_hash::FxHasher::default();
     hasher.write(id);
-    hasher.finish()
+    hasher.write_usize(id.len());
+    let mut hash = hasher.finish();
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
 }
 
 #[derive(Default)]

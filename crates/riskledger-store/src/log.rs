@@ -233,7 +233,12 @@ pub struct Log<B: Backend> {
     head: Head,
     ids: IdIndex,
     refs: References,
+    /// Block buffers of earlier appends, for reuse.
+    spare_buffers: Vec<Vec<u8>>,
 }
+
+/// Most block buffers kept for reuse (one full append's worth).
+const MAX_SPARE_BUFFERS: usize = 16;
 
 fn now() -> Timestamp {
     let since_epoch = std::time::SystemTime::now()
@@ -310,6 +315,7 @@ impl<B: Backend> Log<B> {
             head,
             ids,
             refs,
+            spare_buffers: Vec::new(),
         })
     }
 
@@ -350,9 +356,14 @@ impl<B: Backend> Log<B> {
             });
         }
         let recorded_at = options.recorded_at.unwrap_or_else(now);
-        let mut batch = Batch::new(self.head, recorded_at);
+        let mut batch = Batch::new(
+            self.head,
+            recorded_at,
+            std::mem::take(&mut self.spare_buffers),
+            events.len(),
+        );
         let mut staged = self.refs.stage();
-        let mut undo: Vec<Undo> = Vec::new();
+        let mut undo: Vec<Undo> = Vec::with_capacity(events.len());
         let mut reader = BlockReader::new();
         let mut receipt = Receipt {
             appended: 0,
@@ -414,11 +425,14 @@ impl<B: Backend> Log<B> {
             }
         }
         let changes = staged.into_changes();
-        let (blocks, new_head) = batch.finish();
+        let (blocks, new_head, spare) = batch.finish();
+        self.spare_buffers = spare;
         if blocks.is_empty() {
             return Ok(receipt);
         }
-        if let Err(err) = self.backend.commit(&blocks, &new_head) {
+        let committed = self.backend.commit(&blocks, &new_head);
+        self.keep_buffers(blocks);
+        if let Err(err) = committed {
             undo_all(&mut self.ids, undo);
             return Err(err.into());
         }
@@ -426,6 +440,12 @@ impl<B: Backend> Log<B> {
         self.head = new_head;
         receipt.head = new_head;
         Ok(receipt)
+    }
+
+    fn keep_buffers(&mut self, blocks: Vec<(u64, Vec<u8>)>) {
+        let room = MAX_SPARE_BUFFERS.saturating_sub(self.spare_buffers.len());
+        self.spare_buffers
+            .extend(blocks.into_iter().take(room).map(|(_, buf)| buf));
     }
 
     /// Every record from `seq` on, in order. Checks each block's structure and continuity and
@@ -455,6 +475,7 @@ fn undo_all(ids: &mut IdIndex, undo: Vec<Undo>) {
 /// The blocks of one append being built.
 struct Batch {
     finished: Vec<(u64, Vec<u8>)>,
+    spare: Vec<Vec<u8>>,
     builder: BlockBuilder,
     recorded_at: Timestamp,
     first_seq: u64,
@@ -464,13 +485,15 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(head: Head, recorded_at: Timestamp) -> Self {
+    fn new(head: Head, recorded_at: Timestamp, mut spare: Vec<Vec<u8>>, events: usize) -> Self {
+        let first = spare.pop().unwrap_or_default();
         Batch {
             finished: Vec::new(),
-            builder: BlockBuilder::new(head.seq + 1, recorded_at, head.hash),
+            builder: BlockBuilder::with_buffer(head.seq + 1, recorded_at, head.hash, first),
+            spare,
             recorded_at,
             first_seq: head.seq + 1,
-            locations: Vec::new(),
+            locations: Vec::with_capacity(events),
         }
     }
 
@@ -491,25 +514,29 @@ impl Batch {
 
     fn seal_full_block(&mut self) {
         if self.builder.is_full() {
-            let next = BlockBuilder::new(
+            let next = BlockBuilder::with_buffer(
                 self.builder.next_seq(),
                 self.recorded_at,
                 self.builder.last_hash(),
+                self.spare.pop().unwrap_or_default(),
             );
             let full = std::mem::replace(&mut self.builder, next);
             self.finished.push(full.finish());
         }
     }
 
-    fn finish(mut self) -> (Vec<(u64, Vec<u8>)>, Head) {
+    /// The finished blocks, the head after them, and the buffers left unused.
+    fn finish(mut self) -> (Vec<(u64, Vec<u8>)>, Head, Vec<Vec<u8>>) {
         let head = Head {
             seq: self.builder.next_seq() - 1,
             hash: self.builder.last_hash(),
         };
-        if !self.builder.is_empty() {
+        if self.builder.is_empty() {
+            self.spare.push(self.builder.into_buffer());
+        } else {
             self.finished.push(self.builder.finish());
         }
-        (self.finished, head)
+        (self.finished, head, self.spare)
     }
 }
 

@@ -28,7 +28,7 @@ fn damage_and_verify(damage: impl FnOnce(&sled::Tree)) -> (tempfile::TempDir, Ve
     {
         let db = sled::Config::new()
             .path(dir.path().join("sled"))
-            .segment_size(4 << 20)
+            .segment_size(1 << 20)
             .open()
             .unwrap();
         let tree = db.open_tree("blocks").unwrap();

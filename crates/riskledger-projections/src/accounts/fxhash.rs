@@ -1,51 +1,10 @@
-//! A small, fast, non-cryptographic hasher for the account and device indexes (the
-//! multiply-rotate hash of Firefox and rustc). The indexes are looked up twice per login, and
+//! Keys for the account and device indexes, hashed with rustc's Fx hash (`rustc-hash`). The indexes are looked up twice per login, and
 //! SipHash is a visible share of the fold's time. Ids come from the marketplace's own services,
 //! which are trusted not to craft collisions; nothing about the output depends on the hash.
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct FxHasher(u64);
-
-pub(crate) type FxBuildHasher = BuildHasherDefault<FxHasher>;
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+pub(crate) use rustc_hash::FxBuildHasher;
 
 /// An id as a hash-map key, stored inline when it fits (every valid id does: at most 64
 /// bytes), so that a lookup compares bytes in the table itself instead of following a pointer

@@ -3,16 +3,16 @@
 //! Ids of up to 22 bytes (nearly all: the ledger's ids are short) are stored inline in the
 //! key, so a lookup compares bytes already in the table's cache line instead of following a
 //! pointer to a separate allocation; and the key costs 24 bytes instead of a 16-byte `Box<str>`
-//! plus a 32-byte heap chunk. The hasher is a multiply-rotate hash (the Fx hash of rustc):
+//! plus a 32-byte heap chunk. The hasher is rustc's Fx hash (`rustc-hash`):
 //! several times faster than SipHash on short keys. It is not keyed, so it is not resistant to
 //! deliberately colliding ids; the ids come from the marketplace's own services.
 
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
 /// The maps of the fold: deterministic, fast on short keys.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 const INLINE_BYTES: usize = 22;
 
@@ -51,70 +51,6 @@ impl Hash for IdKey {
     }
 }
 
-/// The Fx hash: for each word, rotate, xor, multiply.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, value: u8) {
-        self.add(u64::from(value));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, value: u32) {
-        self.add(u64::from(value));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, value: u64) {
-        self.add(value);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    /// The multiply leaves the low bits depending only on the low bits of each word, which for
-    /// ids like `ct-0000123` (constant prefix in the low bytes) would put every key in a
-    /// handful of buckets; hashbrown indexes by the low bits, so fold the high bits down.
-    #[inline]
-    fn finish(&self) -> u64 {
-        let mut hash = self.hash;
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^ (hash >> 33)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,11 +67,11 @@ mod tests {
     }
 
     /// Ids that differ only in their last bytes must spread over the low bits hashbrown
-    /// indexes by (they did not before `finish` mixed the high bits down).
+    /// indexes by (a plain multiply-rotate hash leaves them clustered).
     #[test]
     fn sequential_ids_spread_over_buckets() {
         use std::hash::BuildHasher;
-        let build = BuildHasherDefault::<FxHasher>::default();
+        let build = rustc_hash::FxBuildHasher;
         let buckets: std::collections::HashSet<u64> = (0..4096)
             .map(|n| build.hash_one(IdKey::new(&format!("ct-{n:07}"))) & 4095)
             .collect();

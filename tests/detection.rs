@@ -1,15 +1,13 @@
-//! The labels against the projections: fold a generated history into `PairBook` and
-//! `AccountBook`, evaluate at `T` (the latest event time) under the default policy, and compare
-//! with what the generator says it hid. Precision and recall at `medium` or above must be 1,
+//! The labels against the ledger: generate a history, ingest it into a ledger, reopen it,
+//! evaluate at `T` (the latest event time) under the default policy, and compare with what the
+//! generator says it hid. Precision and recall at `medium` or above must be 1,
 //! labelled levels exact, decoys under their ceiling, and everything unlabelled at `none`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use riskledger_events::json::parse_line;
+use riskledger::events::json::parse_line;
+use riskledger::{AppendOptions, Ledger, Level};
 use riskledger_generator::{generate, Config};
-use riskledger_projections::accounts::AccountBook;
-use riskledger_projections::pairs::PairBook;
-use riskledger_projections::{Level, Policy};
 use serde_json::Value;
 
 fn level(text: &str) -> Level {
@@ -73,22 +71,35 @@ fn check_seed(seed: u64, accounts: u64) {
         summary.events, summary.evaluated_at
     );
 
-    let mut pairs = PairBook::new();
-    let mut accounts = AccountBook::new();
-    for (i, line) in std::str::from_utf8(&bytes).unwrap().lines().enumerate() {
-        let event = parse_line(i as u64 + 1, line).expect("a valid line");
-        pairs.apply(&event);
-        accounts.apply(&event);
+    // Ingest into a real ledger, close it (a snapshot), reopen it: the product's own path.
+    let events: Vec<_> = std::str::from_utf8(&bytes)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, line)| parse_line(i as u64 + 1, line).expect("a valid line"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    for chunk in events.chunks(4096) {
+        let receipt = ledger.append(chunk, &AppendOptions::default()).unwrap();
+        assert!(receipt.rejected.is_empty());
     }
-    let policy = Policy::default();
+    ledger.close().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    assert!(ledger.verify().ok());
     let at = summary.evaluated_at;
-    let pair_reports: BTreeMap<(String, String), _> = pairs
-        .reports(&policy.pairs, at, Level::None)
+    assert_eq!(
+        ledger.evaluation_time(None),
+        Some(at),
+        "T is the latest event time"
+    );
+    let pair_reports: BTreeMap<(String, String), _> = ledger
+        .pairs(None, Level::None)
         .into_iter()
         .map(|r| ((r.client.clone(), r.freelancer.clone()), r))
         .collect();
-    let account_reports: BTreeMap<String, _> = accounts
-        .reports(&policy.accounts, at, Level::None)
+    let account_reports: BTreeMap<String, _> = ledger
+        .accounts(None, Level::None)
         .into_iter()
         .map(|r| (r.account.clone(), r))
         .collect();
@@ -246,7 +257,7 @@ fn check_seed(seed: u64, accounts: u64) {
     assert!(pair_outcome.expected.len() >= 30 && account_outcome.expected.len() >= 40);
 }
 
-fn kinds_of_pair(report: &riskledger_projections::pairs::PairReport) -> Vec<String> {
+fn kinds_of_pair(report: &riskledger::projections::pairs::PairReport) -> Vec<String> {
     report
         .signals
         .iter()
@@ -254,7 +265,7 @@ fn kinds_of_pair(report: &riskledger_projections::pairs::PairReport) -> Vec<Stri
         .collect()
 }
 
-fn kinds_of_account(report: &riskledger_projections::accounts::AccountReport) -> Vec<String> {
+fn kinds_of_account(report: &riskledger::projections::accounts::AccountReport) -> Vec<String> {
     report
         .signals
         .iter()
