@@ -13,6 +13,17 @@ use riskledger::store::{records_verified, SledBackend, SledOptions};
 use riskledger::{AppendOptions, Ledger};
 
 const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
+
+/// Hands out fresh batches of `batch` new events (unique ids), one per call. Create it outside
+/// `bench_function`: criterion calls that closure several times.
+fn batches(batch: usize) -> impl FnMut() -> Vec<riskledger::Event> {
+    let mut next = 0u64;
+    move || {
+        let events = support::events(next, batch);
+        next += batch as u64;
+        events
+    }
+}
 const REPLAY_EVENTS: u64 = 200_000;
 
 fn durable_append(c: &mut Criterion) {
@@ -22,28 +33,20 @@ fn durable_append(c: &mut Criterion) {
         group.throughput(Throughput::Elements(batch as u64));
         let dir = tempfile::tempdir().unwrap();
         let mut log = riskledger::open_log_or_create(dir.path()).unwrap();
-        let mut next = 0u64;
+        let mut supply = batches(batch);
         group.bench_function(BenchmarkId::new("log", batch), |b| {
             b.iter_batched(
-                || {
-                    let events = support::events(next, batch);
-                    next += batch as u64;
-                    events
-                },
+                &mut supply,
                 |events| log.append(&events, &AppendOptions::default()).unwrap(),
                 BatchSize::PerIteration,
             )
         });
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
-        let mut next = 0u64;
+        let mut supply = batches(batch);
         group.bench_function(BenchmarkId::new("ledger_with_projections", batch), |b| {
             b.iter_batched(
-                || {
-                    let events = support::events(next, batch);
-                    next += batch as u64;
-                    events
-                },
+                &mut supply,
                 |events| ledger.append(&events, &AppendOptions::default()).unwrap(),
                 BatchSize::PerIteration,
             )
@@ -60,26 +63,25 @@ fn floor(c: &mut Criterion) {
     for batch in BATCH_SIZES {
         group.throughput(Throughput::Elements(batch as u64));
         let dir = tempfile::tempdir().unwrap();
+        // The store's own settings (1 MiB segments, no background flusher), keys in seq order.
         let db = sled::Config::new()
             .path(dir.path())
+            .segment_size(1 << 20)
             .flush_every_ms(None)
             .open()
             .unwrap();
-        let mut next = 0u64;
+        let mut block_key = 0u64;
+        let mut supply = batches(batch);
         group.bench_function(BenchmarkId::new("raw_sled_value_per_batch", batch), |b| {
             b.iter_batched(
-                || {
-                    let events = support::events(next, batch);
-                    next += batch as u64;
-                    events
-                },
+                &mut supply,
                 |events| {
                     let mut value = Vec::with_capacity(batch * 120);
                     for event in &events {
                         codec::encode(event, &mut value).unwrap();
                     }
-                    let key = events[0].id.as_bytes().to_vec();
-                    db.insert(key, value).unwrap();
+                    block_key += 1;
+                    db.insert(block_key.to_be_bytes(), value).unwrap();
                     db.flush().unwrap();
                 },
                 BatchSize::PerIteration,
@@ -90,11 +92,7 @@ fn floor(c: &mut Criterion) {
             BenchmarkId::new("plain_file_fdatasync_per_batch", batch),
             |b| {
                 b.iter_batched(
-                    || {
-                        let events = support::events(next, batch);
-                        next += batch as u64;
-                        events
-                    },
+                    &mut supply,
                     |events| {
                         let mut value = Vec::with_capacity(batch * 120);
                         for event in &events {

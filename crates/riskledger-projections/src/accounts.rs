@@ -7,7 +7,6 @@
 //! events with `at <= T`. Every choice the spec leaves open is in `docs/policy-accounts.md`.
 
 mod devices;
-mod fxhash;
 mod report;
 mod rules;
 mod state;
@@ -22,8 +21,8 @@ pub use report::{
     SharedDeviceFigures, Signal, SignalKind, TravelFigures,
 };
 
+use crate::keys::{FastMap, IdKey};
 use devices::{device_links, Clusters, Link};
-use fxhash::{FxBuildHasher, IdKey};
 use state::{
     insert_sorted, keep_earliest, until, AccountState, DeviceState, DeviceUse, FirstUse,
     LocatedLogin, Opened, Payout,
@@ -39,9 +38,9 @@ use crate::Level;
 #[serde(into = "Snapshot", from = "Snapshot")]
 pub struct AccountBook {
     accounts: Vec<AccountState>,
-    account_index: HashMap<IdKey, usize, FxBuildHasher>,
+    account_index: FastMap<IdKey, usize>,
     devices: Vec<DeviceState>,
-    device_index: HashMap<IdKey, usize, FxBuildHasher>,
+    device_index: FastMap<IdKey, usize>,
 }
 
 /// The canonical form of an [`AccountBook`]: accounts and devices sorted by id, with the

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod geo;
+mod keys;
 pub mod pairs;
 pub mod policy;
 

@@ -9,7 +9,6 @@
 mod arena;
 mod digest;
 mod eval;
-mod keys;
 mod money;
 mod report;
 mod state;

@@ -9,7 +9,7 @@ use riskledger_events::{Body, ContractKind, Currency, Event, FlagOutcome, FlagRe
 use serde::{Deserialize, Serialize};
 
 use super::arena::{Arena, TextRef};
-use super::keys::{FastMap, IdKey};
+use crate::keys::{FastMap, IdKey};
 
 /// "No slot" in the `u32` links and account references below.
 pub(crate) const NONE: u32 = u32::MAX;

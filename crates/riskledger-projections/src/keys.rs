@@ -1,17 +1,18 @@
-//! Hash-map keys for identifiers, and the hasher the pair fold's maps use.
+//! Hash-map keys for identifiers, and the maps the folds use.
 //!
-//! Ids of up to 22 bytes (nearly all: the ledger's ids are short) are stored inline in the
-//! key, so a lookup compares bytes already in the table's cache line instead of following a
-//! pointer to a separate allocation; and the key costs 24 bytes instead of a 16-byte `Box<str>`
-//! plus a 32-byte heap chunk. The hasher is rustc's Fx hash (`rustc-hash`):
-//! several times faster than SipHash on short keys. It is not keyed, so it is not resistant to
-//! deliberately colliding ids; the ids come from the marketplace's own services.
+//! Ids of up to 22 bytes (nearly all: the ledger's ids are short) are stored inline in the key,
+//! so a lookup compares bytes already in the table's cache line instead of following a pointer
+//! to a separate allocation, and the key costs 24 bytes instead of a 16-byte `Box<str>` plus a
+//! heap chunk. A key hashes exactly as its bytes (`[u8]`) do, so maps can be searched by
+//! `&[u8]` without building a key. The hasher is rustc's Fx hash (`rustc-hash`): several times
+//! faster than SipHash on short keys, not keyed, so not resistant to deliberately colliding ids;
+//! the ids come from the marketplace's own services, and nothing in any output depends on it.
 
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-/// The maps of the fold: deterministic, fast on short keys.
+/// The maps of the folds: deterministic, fast on short keys.
 pub(crate) type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 const INLINE_BYTES: usize = 22;
@@ -38,16 +39,25 @@ impl IdKey {
             IdKey::Boxed(id.into())
         }
     }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            IdKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            IdKey::Boxed(text) => text.as_bytes(),
+        }
+    }
 }
 
 impl Hash for IdKey {
-    /// The id's bytes only: one pass over three words for an inline id, and equal to what a
-    /// boxed id of the same text would give (the two forms never hold the same id anyway).
+    // Exactly as `[u8]` hashes, for lookups by `&[u8]` through `Borrow`.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            IdKey::Inline { len, bytes } => state.write(&bytes[..usize::from(*len)]),
-            IdKey::Boxed(text) => state.write(text.as_bytes()),
-        }
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for IdKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
@@ -66,8 +76,24 @@ mod tests {
         assert_eq!(std::mem::size_of::<IdKey>(), 24);
     }
 
+    #[test]
+    fn keys_are_found_by_their_bytes_inline_or_not() {
+        let long = "x".repeat(300);
+        let mut map: FastMap<IdKey, usize> = FastMap::default();
+        for (i, id) in ["", "a", &"y".repeat(INLINE_BYTES), &long]
+            .into_iter()
+            .enumerate()
+        {
+            map.insert(IdKey::new(id), i);
+        }
+        assert_eq!(map.get("a".as_bytes()), Some(&1));
+        assert_eq!(map.get("y".repeat(INLINE_BYTES).as_bytes()), Some(&2));
+        assert_eq!(map.get(long.as_bytes()), Some(&3));
+        assert_eq!(map.get("b".as_bytes()), None);
+    }
+
     /// Ids that differ only in their last bytes must spread over the low bits hashbrown
-    /// indexes by (a plain multiply-rotate hash leaves them clustered).
+    /// indexes by.
     #[test]
     fn sequential_ids_spread_over_buckets() {
         use std::hash::BuildHasher;
