@@ -19,23 +19,29 @@ fn a_million_events_ingest_verify_and_damage_is_named() {
     assert_eq!(verified["events"], 1_000_000);
     assert_eq!(verified["head_hash"], ingested["head_hash"]);
 
-    // Alter one byte of one record inside sled's files: find the record's bytes and flip one.
+    // Alter the record of e777777 inside sled's files. sled keeps superseded copies of
+    // rewritten leaves until it reclaims their space, so alter every copy: the live one among
+    // them. The id keeps its length (e777777 -> e977777), so only the content changes.
     let needle = b"e777777";
-    let mut found = false;
-    for entry in std::fs::read_dir(data.join("sled")).unwrap().flatten() {
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
+    let mut copies = 0;
+    for path in files_under(&data.join("sled")) {
         let mut bytes = std::fs::read(&path).unwrap();
-        if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle) {
-            bytes[at + 1] = b'9'; // e777777 -> e977777: the id changes, the length does not
+        let mut changed = false;
+        let mut from = 0;
+        while let Some(at) = bytes[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+        {
+            bytes[from + at + 1] = b'9';
+            from += at + needle.len();
+            changed = true;
+            copies += 1;
+        }
+        if changed {
             std::fs::write(&path, &bytes).unwrap();
-            found = true;
-            break;
         }
     }
-    assert!(found, "the record of e777777 is in sled's data file");
+    assert!(copies > 0, "the record of e777777 is in sled's files");
     let out = run(&data, &["verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out);
@@ -46,4 +52,17 @@ fn a_million_events_ingest_verify_and_damage_is_named() {
         assert_eq!(seq, 777_778, "{report}");
     }
     eprintln!("verify after damage: {report}");
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
