@@ -161,6 +161,11 @@ impl Ledger {
         }
     }
 
+    /// The seq the last snapshot (loaded on open, or written since) covers; 0 for none.
+    pub fn snapshot_seq(&self) -> u64 {
+        self.snapshot_seq
+    }
+
     /// Writes a snapshot of the projections now, covering the head.
     pub fn snapshot(&mut self) -> Result<(), LedgerError> {
         let head = self.log.head();

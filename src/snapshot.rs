@@ -3,7 +3,8 @@
 //! File `projections.snapshot` in the ledger directory:
 //!
 //! ```text
-//! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | seq u64 LE | hash at seq [32] | payload length u64 LE
+//! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 LE | seq u64 LE | hash at seq [32]
+//! | payload length u64 LE
 //! | payload: Books in bincode 2 legacy | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
 //! ```
 //!
@@ -23,7 +24,7 @@ const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
 const VERSION: u8 = 1;
 const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v1";
-const HEADER_BYTES: usize = 8 + 1 + 8 + 32 + 8;
+const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32 + 8;
 
 /// Where a snapshot stands in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,7 @@ pub fn write(dir: &Path, covered: Covered, books: &Books) -> std::io::Result<()>
     let mut bytes = Vec::with_capacity(HEADER_BYTES + payload.len() + 32);
     bytes.extend_from_slice(MAGIC);
     bytes.push(VERSION);
+    bytes.extend_from_slice(&riskledger_projections::STATE_VERSION.to_le_bytes());
     bytes.extend_from_slice(&covered.seq.to_le_bytes());
     bytes.extend_from_slice(&covered.hash);
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
@@ -85,9 +87,15 @@ pub fn read(dir: &Path) -> Result<(Covered, Books), Unusable> {
     if blake3::derive_key(CONTEXT, body)[..] != *check {
         return Err(Unusable::Damaged("checksum does not match"));
     }
-    let seq = u64::from_le_bytes(body[9..17].try_into().expect("8 bytes"));
-    let hash: ChainHash = body[17..49].try_into().expect("32 bytes");
-    let len = u64::from_le_bytes(body[49..57].try_into().expect("8 bytes"));
+    let state_version = u32::from_le_bytes(body[9..13].try_into().expect("4 bytes"));
+    if state_version != riskledger_projections::STATE_VERSION {
+        return Err(Unusable::Damaged(
+            "made by another version of the projections",
+        ));
+    }
+    let seq = u64::from_le_bytes(body[13..21].try_into().expect("8 bytes"));
+    let hash: ChainHash = body[21..53].try_into().expect("32 bytes");
+    let len = u64::from_le_bytes(body[53..61].try_into().expect("8 bytes"));
     let payload = &body[HEADER_BYTES..];
     if payload.len() as u64 != len {
         return Err(Unusable::Damaged("payload length does not match"));

@@ -79,3 +79,41 @@ fn account_opened_layout_is_as_documented() {
     expected.extend_from_slice(b"US"); // country, 2 bytes
     assert_eq!(hex(&stored), hex(&expected));
 }
+
+/// The block layout (`docs/format.md`): the ten events above as one block, appended at a fixed
+/// time. BLAKE3 of the block's bytes is pinned; parsing it back gives the same entries.
+#[test]
+fn block_bytes_never_change() {
+    use riskledger::store::block::{Block, BlockBuilder};
+    let chain = ChainHasher::new();
+    let mut builder = BlockBuilder::new(
+        1,
+        riskledger::Timestamp(1_800_000_000_000_000),
+        GENESIS_HASH,
+    );
+    for (i, line) in EVERY_TYPE.lines().enumerate() {
+        let event = parse_line(i as u64 + 1, line).unwrap();
+        let start = builder.begin_entry();
+        codec::encode(&event, builder.buffer()).unwrap();
+        let (seq, hash) = builder.seal_entry(start, &chain);
+        assert_eq!(seq, i as u64 + 1);
+        assert_eq!(
+            hex(&hash),
+            GOLDEN[i].1,
+            "the block chains exactly as the golden hashes"
+        );
+    }
+    let (first_seq, bytes) = builder.finish();
+    assert_eq!(first_seq, 1);
+    let digest = blake3::hash(&bytes).to_hex().to_string();
+    if std::env::var_os("RISKLEDGER_PRINT_GOLDEN").is_some() {
+        println!("block digest {digest}");
+    }
+    assert_eq!(digest, GOLDEN_BLOCK_DIGEST);
+    let block = Block::parse(&bytes).unwrap();
+    assert_eq!(block.entries().len(), 10);
+    assert_eq!(block.recorded_at.as_micros(), 1_800_000_000_000_000);
+}
+
+const GOLDEN_BLOCK_DIGEST: &str =
+    "718be19cbaf0efad590e6cdda5d314376a1cc441b1033fabe085bbcea9f58b4f";

@@ -127,6 +127,7 @@ proptest! {
             // dropped without close: the snapshot covers `snapshot_at`, the rest is tail
         };
         let reopened = Ledger::open_with(dir.path(), options(u64::MAX)).unwrap();
+        prop_assert_eq!(reopened.snapshot_seq(), snapshot_at as u64, "the snapshot was loaded, only the tail replayed");
         prop_assert_eq!(reopened.state_digest(), incremental.clone());
         let (full, _) = reopened.replay(None, None).unwrap();
         prop_assert_eq!(full.state_digest, incremental);
@@ -202,29 +203,28 @@ fn a_snapshot_of_another_log_or_a_damaged_one_is_rebuilt_not_trusted() {
             .unwrap();
         ledger.close().unwrap();
     }
-    let snapshot = other.path().join("projections.snapshot");
-    std::fs::copy(&snapshot, mine.path().join("projections.snapshot")).unwrap();
-    assert_eq!(
-        Ledger::open(mine.path()).unwrap().state_digest(),
-        expected,
-        "a foreign snapshot is ignored"
-    );
+    let theirs = other.path().join("projections.snapshot");
+    let mine_snapshot = mine.path().join("projections.snapshot");
+    std::fs::copy(&theirs, &mine_snapshot).unwrap();
+    let opened = Ledger::open(mine.path()).unwrap();
+    assert_eq!(opened.snapshot_seq(), 0, "a foreign snapshot is not loaded");
+    assert_eq!(opened.state_digest(), expected);
+    drop(opened);
 
-    let mut bytes = std::fs::read(&snapshot).unwrap();
+    // Its own snapshot is loaded...
+    std::fs::remove_file(&mine_snapshot).unwrap();
+    Ledger::open(mine.path()).unwrap().close().unwrap();
+    let opened = Ledger::open(mine.path()).unwrap();
+    assert_eq!(opened.snapshot_seq(), 300, "its own snapshot is loaded");
+    assert_eq!(opened.state_digest(), expected);
+    drop(opened);
+
+    // ... unless it is damaged: then the state is rebuilt from the log.
+    let mut bytes = std::fs::read(&mine_snapshot).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
-    std::fs::write(mine.path().join("projections.snapshot"), bytes).unwrap();
-    assert_eq!(
-        Ledger::open(mine.path()).unwrap().state_digest(),
-        expected,
-        "a damaged snapshot is ignored"
-    );
-
-    let ledger = Ledger::open(mine.path()).unwrap();
-    ledger.close().unwrap();
-    assert_eq!(
-        Ledger::open(mine.path()).unwrap().state_digest(),
-        expected,
-        "its own snapshot is used"
-    );
+    std::fs::write(&mine_snapshot, bytes).unwrap();
+    let opened = Ledger::open(mine.path()).unwrap();
+    assert_eq!(opened.snapshot_seq(), 0, "a damaged snapshot is not loaded");
+    assert_eq!(opened.state_digest(), expected);
 }

@@ -75,8 +75,12 @@ pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCo
     let reader = thread::spawn(move || read_chunks(input, |chunk| sender.send(chunk).is_ok()));
     let outcome = append_chunks(&mut ledger, chunks, options, &progress);
     progress.finish_and_clear();
-    // Dropping the receiver (inside append_chunks) stops the reader at its next send.
-    let _ = reader.join();
+    // Dropping the receiver (inside append_chunks) stops the reader at its next send. After a
+    // strict stop, do not wait for it: reading stdin, it may block until more input comes.
+    let stopped_early = matches!(&outcome, Ok((_, Some(_))) | Err(_));
+    if !stopped_early {
+        let _ = reader.join();
+    }
     let (summary, stopped_at) = outcome?;
     report(&summary, file, options.json)?;
     Ok(match stopped_at {
@@ -131,7 +135,7 @@ fn read_chunks(input: Box<dyn Read + Send>, mut emit: impl FnMut(std::io::Result
             }
             line_no += 1;
             chunk.bytes += read as u64;
-            if let Some(parsed) = parse_raw_line(line_no, &buf) {
+            if let Some(parsed) = parse_raw_line(line_no, &buf, read) {
                 chunk.lines.push(parsed);
             }
         }
@@ -167,8 +171,22 @@ fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::R
     }
 }
 
-/// Parses one raw line; blank lines are skipped (`None`).
-fn parse_raw_line(line_no: u64, raw: &[u8]) -> Option<Parsed> {
+/// Parses one raw line (`consumed` bytes long in the input, newline included); blank lines
+/// are skipped (`None`).
+fn parse_raw_line(line_no: u64, raw: &[u8], consumed: usize) -> Option<Parsed> {
+    if raw.len() > MAX_LINE_BYTES {
+        // `raw` holds only the first MAX_LINE_BYTES + 1 bytes: report the real length, before
+        // any UTF-8 check (the cut may split a character).
+        let error = EventError::Json(format!(
+            "the line is about {} bytes long; the limit is {MAX_LINE_BYTES}",
+            consumed.saturating_sub(1)
+        ));
+        return Some(Err(LineError {
+            line: line_no,
+            id: None,
+            error,
+        }));
+    }
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     if raw.iter().all(u8::is_ascii_whitespace) {
         return None;
@@ -214,6 +232,7 @@ fn append_chunks(
         events.clear();
         lines.clear();
         let mut parse_failure = None;
+        let chunk_rejections_start = summary.rejected.len();
         for parsed in chunk.lines {
             match parsed {
                 Ok((line, event)) => {
@@ -232,6 +251,9 @@ fn append_chunks(
             eprintln!("acked {}", receipt.head.seq);
         }
         account(&mut summary, &receipt, &lines);
+        // Parse errors and append rejections of this chunk interleave by line; earlier chunks
+        // hold only earlier lines, so sorting this chunk's part keeps the whole report ordered.
+        summary.rejected[chunk_rejections_start..].sort_by_key(|r| r.line);
         progress.inc(chunk.bytes);
         let rejected_by_append = !skip_invalid && !receipt.rejected.is_empty();
         if rejected_by_append {
@@ -267,8 +289,6 @@ fn account(summary: &mut Summary, receipt: &Receipt, lines: &[u64]) {
             id: Some(r.id.clone()),
             error: r.reason.to_string(),
         }));
-    // Keep the report in input order: parse errors and append rejections interleave by line.
-    summary.rejected.sort_by_key(|r| r.line);
 }
 
 fn report(summary: &Summary, file: &Path, json: bool) -> anyhow::Result<()> {

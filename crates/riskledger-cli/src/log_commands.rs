@@ -54,7 +54,12 @@ fn verify_catching_panics(data: &Path) -> anyhow::Result<VerifyReport> {
         Ok(Err(riskledger::LedgerError::Missing(dir))) => {
             return Err(BadInput(format!("no ledger at {}", dir.display())).into())
         }
-        Ok(Err(err)) => storage_failure(err.to_string()),
+        Ok(Err(riskledger::LedgerError::Store(err))) if err.is_damage() => {
+            storage_failure(err.to_string())
+        }
+        // Not an answer about the data (the store is locked by a writer, unreadable, ...):
+        // a failure of the machine, exit 3.
+        Ok(Err(err)) => return Err(anyhow::Error::from(err).context("cannot read the store")),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()

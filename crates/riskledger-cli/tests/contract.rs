@@ -201,3 +201,48 @@ fn generate_is_deterministic_and_ingests_cleanly() {
         stdout(&first).lines().count()
     );
 }
+
+/// A line that parses but breaks a rule of the history (a payment for a contract that does not
+/// exist) is found at append time: strict ingest keeps every line before it, in the same chunk.
+#[test]
+fn strict_ingest_stops_at_a_line_the_history_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("history.ndjson");
+    let mut text = std::fs::read_to_string(EXAMPLE).unwrap();
+    text.push_str("{\"id\":\"e7\",\"type\":\"payment\",\"at\":\"2024-03-01T00:00:00Z\",\"contract\":\"k-404\",\"amount_minor\":5,\"currency\":\"USD\"}\n");
+    text.push_str("{\"id\":\"e8\",\"type\":\"contract_ended\",\"at\":\"2024-03-02T00:00:00Z\",\"contract\":\"k-1\",\"outcome\":\"completed\"}\n");
+    std::fs::write(&file, text).unwrap();
+    let data = dir.path().join("data");
+    let out = run(&data, &["ingest", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let summary = json(&out);
+    assert_eq!(summary["appended"], 6);
+    assert_eq!(
+        summary["rejected"],
+        serde_json::json!([{"line": 7, "id": "e7", "error": "field `contract`: contract \"k-404\" does not exist"}])
+    );
+    let skipped = json(&run(
+        &data,
+        &["ingest", file.to_str().unwrap(), "--json", "--skip-invalid"],
+    ));
+    assert_eq!(
+        (skipped["appended"].as_u64(), skipped["duplicates"].as_u64()),
+        (Some(1), Some(6))
+    );
+}
+
+/// `verify` on a ledger another process holds open is not a "no" about the data: exit 3.
+#[test]
+fn verify_of_a_busy_ledger_is_a_failure_not_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["ingest", EXAMPLE]);
+    let holder = riskledger::Ledger::open(dir.path()).unwrap();
+    let out = run(dir.path(), &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    drop(holder);
+    assert_eq!(
+        run(dir.path(), &["verify", "--json"]).status.code(),
+        Some(0)
+    );
+}

@@ -1,5 +1,10 @@
 //! Faults: a writer killed with SIGKILL mid-ingest loses no acknowledged event and re-running
 //! completes it; damaged bytes in the store's files are found by verify, never a panic.
+//!
+//! A SIGKILL leaves the operating system's page cache intact, so this tests the log's own
+//! atomicity and recovery (no half batch, a tail that verifies, idempotent re-runs), not the
+//! flush: that every append is flushed before it is acknowledged is the backend's contract
+//! (`SledBackend::commit`), and a power cut is not simulated here.
 
 mod common;
 

@@ -377,13 +377,16 @@ pub fn parse_line(line_no: u64, line: &str) -> Result<Event, LineError> {
     let wire: Wire<'_> = match parsed {
         Ok(wire) => match deserializer.end() {
             Ok(()) => wire,
-            Err(err) => return Err(fail(EventError::Json(err.to_string()), salvage_id(line))),
+            Err(err) => {
+                let error = EventError::Json(format!("invalid JSON: {}", strip_position(&err)));
+                return Err(fail(error, salvage_id(line)));
+            }
         },
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
             let error = if path == "." || path.is_empty() || inner.is_syntax() || inner.is_eof() {
-                EventError::Json(inner.to_string())
+                EventError::Json(format!("invalid JSON: {}", strip_position(&inner)))
             } else {
                 EventError::WrongType {
                     field: path,

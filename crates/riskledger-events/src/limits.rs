@@ -15,5 +15,5 @@ pub const MAX_AMOUNT_MINOR: u64 = 1_000_000_000_000_000;
 pub const MAX_ACCURACY_KM: f64 = 20_038.0;
 /// Largest stored event record, in bytes. Decoding refuses anything longer.
 pub const MAX_RECORD_BYTES: usize = 4 * 1024;
-/// Most events in one append (one committed block).
+/// Most events in one append (one atomic commit of up to 16 blocks).
 pub const MAX_BATCH_EVENTS: usize = 16 * 1024;

@@ -30,6 +30,11 @@ impl Timestamp {
     pub const MICROS_PER_SECOND: i64 = 1_000_000;
     pub const MICROS_PER_DAY: i64 = 86_400 * Self::MICROS_PER_SECOND;
 
+    /// The earliest and latest instants a `Timestamp` may hold: years 0001 to 9999, as RFC 3339
+    /// can write them.
+    pub const MIN: Timestamp = Timestamp(-62_135_596_800_000_000);
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999_999);
+
     pub fn as_micros(self) -> i64 {
         self.0
     }
@@ -80,8 +85,17 @@ impl Date {
             .map_err(|_| "date out of range")
     }
 
+    /// The first and last dates a `Date` may hold: the years RFC 3339 can write.
+    pub const MIN: Date = Date(-719_162); // 0001-01-01
+    pub const MAX: Date = Date(2_932_896); // 9999-12-31
+
+    /// The calendar date (dates outside [`Date::MIN`]..=[`Date::MAX`] clamp to them; validation
+    /// keeps them out of the ledger).
     pub fn to_naive(self) -> chrono::NaiveDate {
-        Self::EPOCH + chrono::TimeDelta::days(i64::from(self.0))
+        let days = i64::from(self.0.clamp(Self::MIN.0, Self::MAX.0));
+        Self::EPOCH
+            .checked_add_signed(chrono::TimeDelta::days(days))
+            .unwrap_or(Self::EPOCH)
     }
 }
 
@@ -365,7 +379,8 @@ impl Body {
 /// history (does the contract exist?) are in [`crate::refs`].
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EventError {
-    #[error("not a JSON object: {0}")]
+    /// The line is not one well-formed JSON object (the message says how).
+    #[error("{0}")]
     Json(String),
     #[error("field `{field}`: {message}")]
     WrongType { field: String, message: String },
@@ -449,9 +464,12 @@ fn check_currency(field: &'static str, value: Currency) -> Result<(), EventError
 
 impl Event {
     /// Checks every stateless rule of `spec/events.md`. Run on input and again on every record
-    /// read back from disk: the one place these rules live.
+    /// decoded from disk: the one place these rules live.
     pub fn validate(&self) -> Result<(), EventError> {
         check_id("id", &self.id)?;
+        if !(Timestamp::MIN..=Timestamp::MAX).contains(&self.at) {
+            return Err(EventError::invalid("at", "outside the years 0001 to 9999"));
+        }
         self.body.validate()
     }
 }

@@ -21,11 +21,16 @@ impl Head {
     }
 }
 
-/// A storage failure below the log (IO, the database engine).
+/// A storage failure below the log (IO, the database engine). Only [`BackendError::Corrupt`]
+/// and [`BackendError::Marker`] say the stored data is damaged; the others say the machine
+/// failed (a lock held by another process, permissions, a full disk).
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("storage engine: {0}")]
     Engine(String),
+    /// The engine's own checksums refused what it read: the store's files are damaged.
+    #[error("storage engine: {0}")]
+    Corrupt(String),
     #[error("storage io: {0}")]
     Io(#[from] std::io::Error),
     #[error("acknowledged-head marker is damaged: {0}")]

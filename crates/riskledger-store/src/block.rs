@@ -47,6 +47,8 @@ pub enum BlockError {
     Trailing(usize),
     #[error("block check does not match: header or recorded_at damaged")]
     Check,
+    #[error("block says it starts at seq {0}, which no block can")]
+    Seq(u64),
 }
 
 fn check_key() -> [u8; 32] {
@@ -187,7 +189,7 @@ pub struct Entry<'a> {
     pub stored: &'a [u8],
 }
 
-/// A block whose structure has been checked (not yet its chain: see [`Block::verify_chain`]).
+/// A block whose structure has been checked (not yet its chain: the log walks it).
 #[derive(Debug)]
 pub struct Block<'a> {
     pub first_seq: u64,
@@ -211,6 +213,9 @@ impl<'a> Block<'a> {
         ));
         if count == 0 || count as usize > MAX_BLOCK_EVENTS {
             return Err(BlockError::Count(count));
+        }
+        if first_seq == 0 || first_seq.checked_add(u64::from(count)).is_none() {
+            return Err(BlockError::Seq(first_seq));
         }
         let body_end = bytes.len() - CHECK_BYTES;
         let mut entries = Vec::with_capacity(count as usize);
@@ -257,27 +262,5 @@ impl<'a> Block<'a> {
 
     pub fn last_seq(&self) -> u64 {
         self.first_seq + self.entries.len() as u64 - 1
-    }
-
-    pub fn last_hash(&self) -> ChainHash {
-        *self
-            .entries
-            .last()
-            .expect("a parsed block has entries")
-            .hash
-    }
-
-    /// Recomputes every hash of the block from `prev`; returns the seq of the first entry whose
-    /// stored hash differs.
-    pub fn verify_chain(&self, hasher: &ChainHasher, prev: &ChainHash) -> Result<(), u64> {
-        let mut prev = *prev;
-        for entry in &self.entries {
-            let expected = hasher.link(entry.seq, &prev, entry.stored);
-            if expected != *entry.hash {
-                return Err(entry.seq);
-            }
-            prev = expected;
-        }
-        Ok(())
     }
 }

@@ -96,3 +96,48 @@ pub(crate) enum Undo {
     Fingerprint(u64),
     Exact(Box<[u8]>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two ids with the same fingerprint both stay findable: the second goes to the exact map.
+    #[test]
+    fn colliding_fingerprints_keep_both_ids() {
+        let mut index = IdIndex::default();
+        let fp = 42;
+        let first = index.insert(fp, b"alpha", 1);
+        assert!(matches!(first, Undo::Fingerprint(42)));
+        assert_eq!(index.candidate(fp), Some(1));
+        assert_eq!(index.exact(b"beta"), None);
+        let second = index.insert(fp, b"beta", 2);
+        assert!(matches!(second, Undo::Exact(_)));
+        assert_eq!(
+            index.candidate(fp),
+            Some(1),
+            "the candidate still names the first id"
+        );
+        assert_eq!(index.exact(b"beta"), Some(2));
+        assert_eq!(index.len(), 2);
+        index.undo(second);
+        index.undo(first);
+        assert_eq!(
+            (index.candidate(fp), index.exact(b"beta"), index.len()),
+            (None, None, 0)
+        );
+    }
+
+    #[test]
+    fn fingerprints_differ_for_ids_that_differ_in_one_byte_or_in_length() {
+        assert_ne!(fingerprint(b"ev-1000"), fingerprint(b"ev-1001"));
+        assert_ne!(fingerprint(b"a"), fingerprint(b"a\0"));
+        let spread: std::collections::HashSet<u64> = (0..4096)
+            .map(|n| fingerprint(format!("ev-{n}").as_bytes()) & 4095)
+            .collect();
+        assert!(
+            spread.len() > 2000,
+            "low bits spread over {} of 4096",
+            spread.len()
+        );
+    }
+}

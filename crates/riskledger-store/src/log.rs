@@ -91,9 +91,13 @@ pub enum AppendError {
     /// An event was invalid under [`OnInvalid::RejectBatch`]. Fix or drop it and retry.
     #[error("{0}")]
     Rejected(Rejection),
-    /// The storage failed; nothing of the batch is stored. Retrying is safe (idempotent).
+    /// The storage failed. The batch may or may not be stored (it was not acknowledged):
+    /// reopen the log, then retry; the retry is idempotent.
     #[error("{0}")]
     Storage(#[from] BackendError),
+    /// An earlier commit failed; reopen the log before appending again.
+    #[error("an earlier append failed in storage; reopen the ledger before appending again")]
+    NeedsReopen,
 }
 
 /// Why the log cannot be read as a valid log.
@@ -107,6 +111,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the error says the stored data is damaged (rather than that the machine failed).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Damaged { .. }
+                | StoreError::Storage(BackendError::Corrupt(_) | BackendError::Marker(_))
+        )
+    }
+
     /// The first bad seq, when the error is about a record.
     pub fn first_bad_seq(&self) -> Option<u64> {
         match self {
@@ -180,6 +193,17 @@ impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
         self.first_seq + self.entries.len() as u64 - 1
     }
 
+    /// Walks the chain through this block from `prev` (left at the block's last stored hash):
+    /// the first seq whose stored hash is not the link of its bytes to the one before.
+    fn first_break(&self, chain: &ChainHasher, prev: &mut ChainHash) -> Option<u64> {
+        (self.first_seq..=self.last_seq()).find(|&seq| {
+            let hash = self.hash(seq);
+            let follows = chain.link(seq, prev, self.stored(seq)) == hash;
+            *prev = hash;
+            !follows
+        })
+    }
+
     fn contains(&self, seq: u64) -> bool {
         (self.first_seq..=self.last_seq()).contains(&seq)
     }
@@ -235,6 +259,9 @@ pub struct Log<B: Backend> {
     refs: References,
     /// Block buffers of earlier appends, for reuse.
     spare_buffers: Vec<Vec<u8>>,
+    /// A commit failed after the backend may have stored some of it: memory no longer
+    /// describes the store, so appends are refused until the log is reopened.
+    needs_reopen: bool,
 }
 
 /// Most block buffers kept for reuse (one full append's worth).
@@ -254,18 +281,29 @@ fn carries_references(stored: &[u8]) -> bool {
 
 impl<B: Backend> Log<B> {
     /// Opens a log on `backend`: rebuilds the id index and the reference state from the blocks,
-    /// checks the chain of the last block and that every acknowledged event is still there.
-    /// A log that fails these checks does not open; `verify` names the problem.
+    /// recomputes the whole hash chain (on a second thread, while the index is rebuilt) and
+    /// checks that every acknowledged event is still there. A log that fails these checks does
+    /// not open; `verify` names the problem.
     pub fn open(backend: B) -> Result<Self, StoreError> {
-        let chain = ChainHasher::new();
         let mut ids = IdIndex::default();
         let mut refs = References::new();
         let mut head = Head::EMPTY;
-        let mut before_last = GENESIS_HASH;
         let mut reader = BlockReader::new();
+        let verifier = ChainVerifier::start()?;
+        let mut unanswered = 0usize;
+        let take_verdict = |unanswered: &mut usize| -> Result<(), StoreError> {
+            *unanswered -= 1;
+            match verifier.verdicts.recv() {
+                Ok(None) => Ok(()),
+                Ok(Some(seq)) => Err(damaged(seq, CHAIN_BROKEN)),
+                Err(_) => Err(StoreError::Storage(BackendError::Engine(
+                    "the chain verifier stopped".into(),
+                ))),
+            }
+        };
         for item in backend.blocks_from(0) {
             let (key, bytes) = item?;
-            let block = Loaded::parse(key, bytes)?;
+            let block = Arc::new(Loaded::parse(key, bytes)?);
             if block.first_seq != head.seq + 1 {
                 return Err(damaged(
                     head.seq + 1,
@@ -275,6 +313,13 @@ impl<B: Backend> Log<B> {
                         block.first_seq
                     ),
                 ));
+            }
+            if verifier.blocks.send(Arc::clone(&block)).is_err() {
+                return Err(damaged(block.first_seq, "the chain verifier stopped"));
+            }
+            unanswered += 1;
+            if unanswered >= READ_AHEAD_BLOCKS {
+                take_verdict(&mut unanswered)?;
             }
             for seq in block.first_seq..=block.last_seq() {
                 let stored = block.stored(seq);
@@ -291,31 +336,24 @@ impl<B: Backend> Log<B> {
                     refs.replay(&event);
                 }
             }
-            before_last = head.hash;
             head = Head {
                 seq: block.last_seq(),
                 hash: block.hash(block.last_seq()),
             };
         }
-        if head.seq > 0 {
-            let (key, bytes) = backend
-                .last_block()?
-                .ok_or_else(|| damaged(head.seq, "last block vanished"))?;
-            let raw = bytes.as_ref();
-            let block = Block::parse(raw).map_err(|e| damaged(key, e.to_string()))?;
-            block
-                .verify_chain(&chain, &before_last)
-                .map_err(|seq| damaged(seq, "hash does not match the chain"))?;
+        while unanswered > 0 {
+            take_verdict(&mut unanswered)?;
         }
         check_acknowledged(&backend, &head)?;
         tracing::debug!(events = head.seq, ids = ids.len(), "log opened");
         Ok(Log {
             backend,
-            chain,
+            chain: ChainHasher::new(),
             head,
             ids,
             refs,
             spare_buffers: Vec::new(),
+            needs_reopen: false,
         })
     }
 
@@ -342,6 +380,9 @@ impl<B: Backend> Log<B> {
         events: &[Event],
         options: &AppendOptions,
     ) -> Result<Receipt, AppendError> {
+        if self.needs_reopen {
+            return Err(AppendError::NeedsReopen);
+        }
         if let Some(expected) = options.expected_head {
             if expected != self.head.seq {
                 return Err(AppendError::HeadMoved {
@@ -434,6 +475,7 @@ impl<B: Backend> Log<B> {
         self.keep_buffers(blocks);
         if let Err(err) = committed {
             undo_all(&mut self.ids, undo);
+            self.needs_reopen = true;
             return Err(err.into());
         }
         self.refs.commit(changes);
@@ -665,27 +707,27 @@ struct ChainVerifier<Bytes> {
 }
 
 impl<Bytes: AsRef<[u8]> + Send + Sync + 'static> ChainVerifier<Bytes> {
-    fn start() -> Self {
+    fn start() -> Result<Self, StoreError> {
         let (blocks, inbox) = sync_channel::<Arc<Loaded<Bytes>>>(READ_AHEAD_BLOCKS);
         let (outbox, verdicts) = sync_channel(READ_AHEAD_BLOCKS);
-        std::thread::spawn(move || {
-            let chain = ChainHasher::new();
-            let mut prev = GENESIS_HASH;
-            for block in inbox {
-                let bad = (block.first_seq..=block.last_seq()).find(|&seq| {
-                    let hash = block.hash(seq);
-                    let follows = chain.link(seq, &prev, block.stored(seq)) == hash;
-                    prev = hash;
-                    !follows
-                });
-                if outbox.send(bad).is_err() || bad.is_some() {
-                    return;
+        std::thread::Builder::new()
+            .name("riskledger-chain".into())
+            .spawn(move || {
+                let chain = ChainHasher::new();
+                let mut prev = GENESIS_HASH;
+                for block in inbox {
+                    let bad = block.first_break(&chain, &mut prev);
+                    if outbox.send(bad).is_err() || bad.is_some() {
+                        return;
+                    }
                 }
-            }
-        });
-        ChainVerifier { blocks, verdicts }
+            })
+            .map_err(BackendError::Io)?;
+        Ok(ChainVerifier { blocks, verdicts })
     }
 }
+
+const CHAIN_BROKEN: &str = "hash does not match the chain (record altered, removed or reordered)";
 
 /// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile).
 const READ_AHEAD_BLOCKS: usize = 2;
@@ -731,11 +773,6 @@ impl<'a, B: Backend> Records<'a, B> {
         }
     }
 
-    /// The chain hash of the last record returned (the genesis hash before any).
-    pub fn last_hash(&self) -> ChainHash {
-        self.last_hash
-    }
-
     fn start(&mut self) -> Result<(), StoreError> {
         let start_key = match self.backend.block_at_or_before(self.from_seq)? {
             Some((key, _)) => key,
@@ -748,7 +785,7 @@ impl<'a, B: Backend> Records<'a, B> {
         self.next_seq = start_key;
         self.blocks = Some(self.backend.blocks_from(start_key));
         if self.verify_chain {
-            self.verifier = Some(ChainVerifier::start());
+            self.verifier = Some(ChainVerifier::start()?);
         }
         Ok(())
     }
@@ -820,10 +857,7 @@ impl<'a, B: Backend> Records<'a, B> {
             }
             let seq = self.next_seq;
             if *verdict == Some(Some(seq)) {
-                return Err(damaged(
-                    seq,
-                    "hash does not match the chain (record altered, removed or reordered)",
-                ));
+                return Err(damaged(seq, CHAIN_BROKEN));
             }
             self.next_seq += 1;
             let hash = block.hash(seq);
@@ -852,8 +886,12 @@ impl<B: Backend> Iterator for Records<'_, B> {
         }
         let item = self.next_record().transpose();
         if matches!(item, Some(Err(_))) {
+            // Also after a failed start: an error ends the reading, it is not retried.
             self.done = true;
             self.queue.clear();
+            if self.blocks.is_none() {
+                self.blocks = Some(Box::new(std::iter::empty()));
+            }
         }
         item
     }

@@ -49,7 +49,12 @@ impl AsRef<[u8]> for SledBytes {
 }
 
 fn engine(err: sled::Error) -> BackendError {
-    BackendError::Engine(err.to_string())
+    match err {
+        // sled's own checksums refused what it read: the files are damaged.
+        sled::Error::Corruption { .. } => BackendError::Corrupt(err.to_string()),
+        sled::Error::Io(io) => BackendError::Io(io),
+        other => BackendError::Engine(other.to_string()),
+    }
 }
 
 fn key(seq: u64) -> [u8; 8] {

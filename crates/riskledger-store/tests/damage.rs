@@ -43,10 +43,16 @@ fn key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-/// Byte offset of entry `index`'s stored bytes in a block of same-sized entries.
+/// Byte offset of entry `index`'s stored bytes in a block (`docs/format.md`: a 21-byte header,
+/// then per entry a 32-byte hash, a u32 length and the bytes); `index == count` gives the
+/// offset just past the last entry's header position, i.e. where the check would start + 36.
 fn entry_offset(block: &[u8], index: usize) -> usize {
-    let len = u32::from_le_bytes(block[21 + 32..21 + 36].try_into().unwrap()) as usize;
-    21 + index * (36 + len) + 36
+    let mut at = 21;
+    for _ in 0..index {
+        let len = u32::from_le_bytes(block[at + 32..at + 36].try_into().unwrap()) as usize;
+        at += 36 + len;
+    }
+    at + 36
 }
 
 fn assert_bad(verification: &Verification, seq: u64, reason: &str) {

@@ -40,8 +40,6 @@ pub fn write_history(path: &Path, events: u64) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for n in 0..events {
         let round = n / 50;
-        let at = format!("2024-01-01T00:00:00Z");
-        let _ = at;
         let seconds = n * 37;
         let at = format!(
             "2024-{:02}-{:02}T{:02}:{:02}:{:02}Z",
