@@ -21,11 +21,13 @@ impl Head {
     }
 }
 
-/// A storage failure below the log (IO, the database engine). Only [`BackendError::Corrupt`]
-/// and [`BackendError::Marker`] say the stored data is damaged; the others say the machine
-/// failed (a lock held by another process, permissions, a full disk).
+/// A storage failure below the log (IO, the database engine). [`BackendError::is_damage`]
+/// tells damage from a busy or forbidden store.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
+    /// Another process has this ledger open (only one may). Not damage: wait, or stop it.
+    #[error("the ledger at {0} is open in another process")]
+    Busy(std::path::PathBuf),
     #[error("storage engine: {0}")]
     Engine(String),
     /// The engine's own checksums refused what it read: the store's files are damaged.
@@ -35,6 +37,19 @@ pub enum BackendError {
     Io(#[from] std::io::Error),
     #[error("acknowledged-head marker is damaged: {0}")]
     Marker(String),
+}
+
+impl BackendError {
+    /// Whether the error says the stored data is damaged, as opposed to the store being busy
+    /// (another process holds its lock) or not permitted: everything the engine refuses to
+    /// read, or reads wrong, is damage.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            BackendError::Busy(_) => false,
+            BackendError::Io(io) => io.kind() != std::io::ErrorKind::PermissionDenied,
+            BackendError::Engine(_) | BackendError::Corrupt(_) | BackendError::Marker(_) => true,
+        }
+    }
 }
 
 /// One stored block: its first seq and its bytes.

@@ -113,11 +113,10 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the error says the stored data is damaged (rather than that the machine failed).
     pub fn is_damage(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Damaged { .. }
-                | StoreError::Storage(BackendError::Corrupt(_) | BackendError::Marker(_))
-        )
+        match self {
+            StoreError::Damaged { .. } => true,
+            StoreError::Storage(err) => err.is_damage(),
+        }
     }
 
     /// The first bad seq, when the error is about a record.

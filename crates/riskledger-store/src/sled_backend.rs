@@ -9,6 +9,7 @@ use crate::backend::{Backend, BackendError, Head, StoredBlock};
 
 const TREE: &str = "blocks";
 const MARKER_FILE: &str = "acknowledged-head";
+const LOCK_FILE: &str = "lock";
 const MARKER_CONTEXT: &str = "riskledger 2026-11-22 acknowledged head v1";
 const MARKER_BYTES: usize = 8 + 32 + 32;
 /// sled's segment size, fixed when a store is created. Measured on the 2-core machine
@@ -34,6 +35,8 @@ impl Default for SledOptions {
 
 /// Blocks on sled, plus the acknowledged-head marker file beside the database.
 pub struct SledBackend {
+    /// Held for the backend's lifetime: one process per ledger.
+    _lock: fs::File,
     _db: sled::Db,
     blocks: sled::Tree,
     marker: fs::File,
@@ -76,6 +79,18 @@ impl SledBackend {
     /// Opens (creating if needed) the store in directory `dir`.
     pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, BackendError> {
         fs::create_dir_all(dir)?;
+        // Our own lock, taken before sled's, so that "another process has it open" is told
+        // apart from damage (sled reports its lock failure as a generic IO error).
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(BackendError::Busy(dir.to_owned())),
+            Err(fs::TryLockError::Error(err)) => return Err(err.into()),
+        }
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .cache_capacity(options.cache_capacity_bytes)
@@ -94,6 +109,7 @@ impl SledBackend {
             .truncate(false)
             .open(dir.join(MARKER_FILE))?;
         Ok(SledBackend {
+            _lock: lock,
             _db: db,
             blocks,
             marker,

@@ -29,6 +29,8 @@ fn damage_and_verify(damage: impl FnOnce(&sled::Tree)) -> (tempfile::TempDir, Ve
         let db = sled::Config::new()
             .path(dir.path().join("sled"))
             .segment_size(1 << 20)
+            // No background flusher: its thread would hold sled's lock past our drop.
+            .flush_every_ms(None)
             .open()
             .unwrap();
         let tree = db.open_tree("blocks").unwrap();
