@@ -14,6 +14,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: measurably faster than the system allocator on the decode and commit paths
+/// (see the workspace Cargo.toml). The libraries leave the choice to the application.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use riskledger::{Level, Timestamp};
 
 #[derive(Parser)]

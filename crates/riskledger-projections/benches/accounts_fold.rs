@@ -20,6 +20,10 @@ use riskledger_projections::accounts::AccountBook;
 use riskledger_projections::policy::AccountPolicy;
 use riskledger_projections::Level;
 
+/// The allocator the `riskledger` binary uses (see the workspace Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ACCOUNTS: usize = 10_000;
 const DAYS: i64 = 180;
 const START_MICROS: i64 = 1_735_689_600_000_000; // 2025-01-01T00:00:00Z
