@@ -3,7 +3,9 @@
 
 use std::fs;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use crate::backend::{Backend, BackendError, Head, StoredBlock};
 
@@ -23,12 +25,18 @@ const SEGMENT_BYTES: usize = 1024 * 1024;
 pub struct SledOptions {
     /// sled's page cache, in bytes. Blocks are read once per scan, so a small cache suffices.
     pub cache_capacity_bytes: u64,
+    /// Reopen sled after this many bytes were read or written since it was opened. sled 0.34.7
+    /// keeps every page it touches in memory whatever `cache_capacity` says (measured: resident
+    /// memory follows the bytes touched, 1.9 GB for one scan of a 10M-event store); reopening
+    /// releases them and takes ~10 ms on a 2 GB store.
+    pub recycle_after_bytes: u64,
 }
 
 impl Default for SledOptions {
     fn default() -> Self {
         SledOptions {
             cache_capacity_bytes: 64 * 1024 * 1024,
+            recycle_after_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -37,9 +45,55 @@ impl Default for SledOptions {
 pub struct SledBackend {
     /// Held for the backend's lifetime: one process per ledger.
     _lock: fs::File,
+    /// sled, behind a lock so that it can be reopened between two operations (`touched`).
+    engine: RwLock<Option<Engine>>,
+    marker: fs::File,
+    dir: PathBuf,
+    options: SledOptions,
+    /// Bytes read or written since sled was last opened.
+    touched_bytes: AtomicU64,
+    recycles: AtomicU64,
+}
+
+/// An open sled database and its tree of blocks.
+struct Engine {
     _db: sled::Db,
     blocks: sled::Tree,
-    marker: fs::File,
+}
+
+impl Engine {
+    /// Opens sled. Our own directory lock is already held, so a sled lock that is busy can only
+    /// be an earlier handle of this process still closing (sled releases its lock after its
+    /// I/O threads finish): wait for it, up to about two seconds.
+    fn open(dir: &Path, options: &SledOptions) -> Result<Self, BackendError> {
+        let mut attempt = 0u64;
+        loop {
+            match Self::try_open(dir, options) {
+                Err(BackendError::Io(err))
+                    if attempt < 60 && err.to_string().contains("could not acquire lock") =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5 + attempt));
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_open(dir: &Path, options: &SledOptions) -> Result<Self, BackendError> {
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .cache_capacity(options.cache_capacity_bytes)
+            .mode(sled::Mode::HighThroughput)
+            // Durability comes from the flush in every commit; a background flusher would only
+            // compete with it for the disk.
+            .flush_every_ms(None)
+            .segment_size(SEGMENT_BYTES)
+            .open()
+            .map_err(engine)?;
+        let blocks = db.open_tree(TREE).map_err(engine)?;
+        Ok(Engine { _db: db, blocks })
+    }
 }
 
 /// A stored block's bytes (sled's reference-counted buffer, kept private).
@@ -91,17 +145,7 @@ impl SledBackend {
             Err(fs::TryLockError::WouldBlock) => return Err(BackendError::Busy(dir.to_owned())),
             Err(fs::TryLockError::Error(err)) => return Err(err.into()),
         }
-        let db = sled::Config::new()
-            .path(dir.join("sled"))
-            .cache_capacity(options.cache_capacity_bytes)
-            .mode(sled::Mode::HighThroughput)
-            // Durability comes from the flush in every commit; a background flusher would only
-            // compete with it for the disk.
-            .flush_every_ms(None)
-            .segment_size(SEGMENT_BYTES)
-            .open()
-            .map_err(engine)?;
-        let blocks = db.open_tree(TREE).map_err(engine)?;
+        let engine = Engine::open(dir, options)?;
         let marker = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -110,10 +154,61 @@ impl SledBackend {
             .open(dir.join(MARKER_FILE))?;
         Ok(SledBackend {
             _lock: lock,
-            _db: db,
-            blocks,
+            engine: RwLock::new(Some(engine)),
             marker,
+            dir: dir.to_owned(),
+            options: options.clone(),
+            touched_bytes: AtomicU64::new(0),
+            recycles: AtomicU64::new(0),
         })
+    }
+
+    /// How many times sled was reopened to release memory (for tests and diagnostics).
+    pub fn recycles(&self) -> u64 {
+        self.recycles.load(Ordering::Relaxed)
+    }
+
+    /// Runs `read` on the open tree.
+    fn with_tree<T>(&self, read: impl FnOnce(&sled::Tree) -> T) -> Result<T, BackendError> {
+        let guard = self.engine.read().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_ref() {
+            Some(engine) => Ok(read(&engine.blocks)),
+            None => Err(BackendError::Engine(
+                "sled could not be reopened; reopen the ledger".into(),
+            )),
+        }
+    }
+
+    /// Counts bytes touched, and reopens sled once enough were: between two operations, when
+    /// no read holds the tree (block bytes handed out are reference-counted and outlive it).
+    fn touched(&self, bytes: usize) -> Result<(), BackendError> {
+        let total = self
+            .touched_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed)
+            + bytes as u64;
+        if total < self.options.recycle_after_bytes {
+            return Ok(());
+        }
+        let mut guard = self.engine.write().unwrap_or_else(PoisonError::into_inner);
+        if self.touched_bytes.load(Ordering::Relaxed) < self.options.recycle_after_bytes {
+            return Ok(()); // another thread recycled meanwhile
+        }
+        drop(guard.take());
+        *guard = Some(Engine::open(&self.dir, &self.options)?);
+        self.touched_bytes.store(0, Ordering::Relaxed);
+        self.recycles.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Decodes one entry sled returned, counting its bytes as touched.
+    fn read_one(
+        &self,
+        found: Option<sled::Result<(sled::IVec, sled::IVec)>>,
+    ) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
+        let Some(entry) = found else { return Ok(None) };
+        let block = decode_entry(entry)?;
+        self.touched(block.1 .0.len())?;
+        Ok(Some(block))
     }
 
     /// Whether `dir` holds a store.
@@ -153,35 +248,47 @@ impl Backend for SledBackend {
 
     fn commit(&mut self, blocks: &[(u64, Vec<u8>)], head: &Head) -> Result<(), BackendError> {
         let mut batch = sled::Batch::default();
+        let mut bytes_written = 0;
         for (first_seq, bytes) in blocks {
             batch.insert(&key(*first_seq), bytes.as_slice());
+            bytes_written += bytes.len();
         }
-        self.blocks.apply_batch(batch).map_err(engine)?;
-        self.blocks.flush().map_err(engine)?;
-        self.write_marker(head)
+        self.with_tree(|tree| {
+            tree.apply_batch(batch)?;
+            tree.flush()
+        })?
+        .map_err(engine)?;
+        self.write_marker(head)?;
+        self.touched(bytes_written)
     }
 
     fn block_at_or_before(&self, seq: u64) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
-        self.blocks
-            .range(..=key(seq))
-            .next_back()
-            .map(decode_entry)
-            .transpose()
+        let found = self.with_tree(|tree| tree.range(..=key(seq)).next_back())?;
+        self.read_one(found)
     }
 
     fn blocks_from(
         &self,
         first_seq: u64,
     ) -> Box<dyn Iterator<Item = Result<StoredBlock<SledBytes>, BackendError>> + Send + '_> {
-        Box::new(self.blocks.range(key(first_seq)..).map(decode_entry))
+        // One short-lived sled iterator per block (a descent of the tree per ~1,000 events), so
+        // that sled can be reopened between any two blocks of a long scan.
+        let mut next_key = Some(first_seq);
+        Box::new(std::iter::from_fn(move || {
+            let from = next_key?;
+            let found = self.with_tree(|tree| tree.range(key(from)..).next());
+            let item = found.and_then(|found| self.read_one(found)).transpose()?;
+            next_key = match &item {
+                Ok((seq, _)) => seq.checked_add(1),
+                Err(_) => None,
+            };
+            Some(item)
+        }))
     }
 
     fn last_block(&self) -> Result<Option<StoredBlock<SledBytes>>, BackendError> {
-        self.blocks
-            .last()
-            .map_err(engine)?
-            .map(|kv| decode_entry(Ok(kv)))
-            .transpose()
+        let found = self.with_tree(|tree| tree.last().transpose())?;
+        self.read_one(found)
     }
 
     fn acknowledged_head(&self) -> Result<Option<Head>, BackendError> {

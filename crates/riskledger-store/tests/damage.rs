@@ -26,13 +26,23 @@ fn ledger() -> tempfile::TempDir {
 fn damage_and_verify(damage: impl FnOnce(&sled::Tree)) -> (tempfile::TempDir, Verification) {
     let dir = ledger();
     {
-        let db = sled::Config::new()
-            .path(dir.path().join("sled"))
-            .segment_size(1 << 20)
-            // No background flusher: its thread would hold sled's lock past our drop.
-            .flush_every_ms(None)
-            .open()
-            .unwrap();
+        // sled releases its lock when its I/O threads finish: wait for the log's handle to go.
+        let open = || {
+            sled::Config::new()
+                .path(dir.path().join("sled"))
+                .segment_size(1 << 20)
+                // No background flusher: its thread would hold sled's lock past our drop.
+                .flush_every_ms(None)
+                .open()
+        };
+        let db = (0..200)
+            .find_map(|_| {
+                open().ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    None
+                })
+            })
+            .expect("sled opens once the log's handle is gone");
         let tree = db.open_tree("blocks").unwrap();
         damage(&tree);
         tree.flush().unwrap();
