@@ -129,7 +129,9 @@ fn cold_replay(c: &mut Criterion) {
     group.bench_function("open_read_decode_verify_chain", |b| {
         b.iter(|| {
             let backend = SledBackend::open(dir.path(), &SledOptions::default()).unwrap();
-            let count = records_verified(&backend).map(|r| r.unwrap()).count();
+            let count = records_verified(&backend)
+                .inspect(|r| assert!(r.is_ok(), "{r:?}"))
+                .count();
             assert_eq!(count as u64, REPLAY_EVENTS);
         })
     });

@@ -82,7 +82,7 @@ pub struct AccountPolicy {
 impl Default for AccountPolicy {
     fn default() -> Self {
         AccountPolicy {
-            earth_radius_km: 6_371.0088,
+            earth_radius_km: 6_371.008_8,
             travel_min_distance_km: 500.0,
             travel_max_speed_kmh: 900.0,
             travel_min_elapsed_seconds: 60,

@@ -55,6 +55,10 @@ impl BackendError {
 /// One stored block: its first seq and its bytes.
 pub type StoredBlock<B> = (u64, B);
 
+/// Stored blocks in seq order, as [`Backend::blocks_from`] hands them out.
+pub type BlockIter<'a, B> =
+    Box<dyn Iterator<Item = Result<StoredBlock<B>, BackendError>> + Send + 'a>;
+
 /// Durable, ordered storage of blocks.
 pub trait Backend: Send {
     /// The bytes of a stored block, as the backend hands them out.
@@ -71,10 +75,7 @@ pub trait Backend: Send {
     ) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;
 
     /// Every block whose first seq is `>= first_seq`, in order.
-    fn blocks_from(
-        &self,
-        first_seq: u64,
-    ) -> Box<dyn Iterator<Item = Result<StoredBlock<Self::Bytes>, BackendError>> + Send + '_>;
+    fn blocks_from(&self, first_seq: u64) -> BlockIter<'_, Self::Bytes>;
 
     /// The block with the largest first seq.
     fn last_block(&self) -> Result<Option<StoredBlock<Self::Bytes>>, BackendError>;

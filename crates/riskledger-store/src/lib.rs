@@ -13,7 +13,7 @@ mod sled_backend;
 
 use std::path::Path;
 
-pub use backend::{Backend, BackendError, Head, StoredBlock};
+pub use backend::{Backend, BackendError, BlockIter, Head, StoredBlock};
 pub use log::{
     records_verified, verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record,
     Records, RejectReason, Rejection, StoreError, Verification,

@@ -10,7 +10,7 @@ use riskledger_events::limits::MAX_BATCH_EVENTS;
 use riskledger_events::refs::References;
 use riskledger_events::{ChainHash, ChainHasher, Event, EventError, Timestamp, GENESIS_HASH};
 
-use crate::backend::{Backend, BackendError, Head};
+use crate::backend::{Backend, BackendError, BlockIter, Head};
 use crate::block::{Block, BlockBuilder, BlockError};
 use crate::ids::{fingerprint, IdIndex, Undo};
 
@@ -465,7 +465,11 @@ impl<B: Backend> Log<B> {
             }
         }
         let changes = staged.into_changes();
-        let (blocks, new_head, spare) = batch.finish();
+        let Finished {
+            blocks,
+            head: new_head,
+            spare,
+        } = batch.finish();
         self.spare_buffers = spare;
         if blocks.is_empty() {
             return Ok(receipt);
@@ -567,7 +571,7 @@ impl Batch {
     }
 
     /// The finished blocks, the head after them, and the buffers left unused.
-    fn finish(mut self) -> (Vec<(u64, Vec<u8>)>, Head, Vec<Vec<u8>>) {
+    fn finish(mut self) -> Finished {
         let head = Head {
             seq: self.builder.next_seq() - 1,
             hash: self.builder.last_hash(),
@@ -577,8 +581,20 @@ impl Batch {
         } else {
             self.finished.push(self.builder.finish());
         }
-        (self.finished, head, self.spare)
+        Finished {
+            blocks: self.finished,
+            head,
+            spare: self.spare,
+        }
     }
+}
+
+/// What a batch leaves once built.
+struct Finished {
+    /// Each block's first seq and bytes, in order.
+    blocks: Vec<(u64, Vec<u8>)>,
+    head: Head,
+    spare: Vec<Vec<u8>>,
 }
 
 enum Admitted {
@@ -743,7 +759,7 @@ enum Slot<Bytes> {
 /// Reads records in order, checking structure and continuity, and the chain when asked.
 pub struct Records<'a, B: Backend> {
     backend: &'a B,
-    blocks: Option<Box<dyn Iterator<Item = Result<(u64, B::Bytes), BackendError>> + Send + 'a>>,
+    blocks: Option<BlockIter<'a, B::Bytes>>,
     queue: VecDeque<Slot<B::Bytes>>,
     verifier: Option<ChainVerifier<B::Bytes>>,
     /// The first seq of the next block to read.
@@ -925,7 +941,7 @@ impl Verification {
 /// chain, that every record decodes to a valid event, that ids are unique, that references
 /// hold (as at append), and that every acknowledged event is still there.
 pub fn verify<B: Backend>(backend: &B) -> Verification {
-    let mut records = Records::new(backend, 1, true);
+    let records = Records::new(backend, 1, true);
     let mut ids = IdIndex::default();
     let mut refs = References::new();
     let mut reader = BlockReader::new();
@@ -936,7 +952,7 @@ pub fn verify<B: Backend>(backend: &B) -> Verification {
         first_bad_seq: err.first_bad_seq(),
         error: Some(err.to_string()),
     };
-    while let Some(item) = records.next() {
+    for item in records {
         let record = match item {
             Ok(record) => record,
             Err(err) => return fail(head, err),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
-use crate::backend::{Backend, BackendError, Head, StoredBlock};
+use crate::backend::{Backend, BackendError, BlockIter, Head, StoredBlock};
 
 const TREE: &str = "blocks";
 const MARKER_FILE: &str = "acknowledged-head";
@@ -267,10 +267,7 @@ impl Backend for SledBackend {
         self.read_one(found)
     }
 
-    fn blocks_from(
-        &self,
-        first_seq: u64,
-    ) -> Box<dyn Iterator<Item = Result<StoredBlock<SledBytes>, BackendError>> + Send + '_> {
+    fn blocks_from(&self, first_seq: u64) -> BlockIter<'_, SledBytes> {
         // One short-lived sled iterator per block (a descent of the tree per ~1,000 events), so
         // that sled can be reopened between any two blocks of a long scan.
         let mut next_key = Some(first_seq);

@@ -157,7 +157,7 @@ impl AccountState {
             id: id.into(),
             device,
         };
-        if self.first_login.as_ref().map_or(true, earlier_than) {
+        if self.first_login.as_ref().is_none_or(earlier_than) {
             self.first_login = Some(use_());
         }
         match self.devices.iter_mut().find(|known| known.device == device) {
@@ -204,7 +204,7 @@ impl DeviceState {
         let bucket_end = bucket_start.saturating_add(DEVICE_BUCKET_MICROS);
         // Logins mostly arrive in time order: the bucket is then the tail of the list, found
         // without a binary search (which costs a cache miss per step on a cold device).
-        let to = if self.uses.last().map_or(true, |last| last.at < bucket_end) {
+        let to = if self.uses.last().is_none_or(|last| last.at < bucket_end) {
             self.uses.len()
         } else {
             self.uses.partition_point(|u| u.at < bucket_end)

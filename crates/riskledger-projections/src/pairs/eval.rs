@@ -163,7 +163,7 @@ impl PairBook {
                 continue;
             };
             let upto = record.payments.partition_point(|p| p.at <= t);
-            let open = record.end.map_or(true, |end| end.at > t);
+            let open = record.end.is_none_or(|end| end.at > t);
             live.push(LiveContract {
                 slot,
                 start,
