@@ -198,10 +198,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { from, to } => log_commands::export(&cli.data, from, to),
         Command::Stats => log_commands::stats(&cli.data, cli.json),
         Command::Pairs { as_of, min_level } => {
-            query_commands::pairs(&cli.data, policy()?, as_of, min_level, cli.json)
+            let listing = query_commands::Listing::Pairs;
+            query_commands::list(&cli.data, policy()?, listing, as_of, min_level, cli.json)
         }
         Command::Accounts { as_of, min_level } => {
-            query_commands::accounts(&cli.data, policy()?, as_of, min_level, cli.json)
+            let listing = query_commands::Listing::Accounts;
+            query_commands::list(&cli.data, policy()?, listing, as_of, min_level, cli.json)
         }
         Command::Report { account, as_of } => {
             query_commands::report(&cli.data, policy()?, &account, as_of, cli.json)

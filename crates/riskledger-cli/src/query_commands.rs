@@ -41,47 +41,46 @@ fn open(data: &Path, policy: Policy) -> anyhow::Result<Ledger> {
     .with_context(|| format!("opening the ledger at {}", data.display()))
 }
 
-pub fn pairs(
-    data: &Path,
-    policy: Policy,
-    as_of: Option<Timestamp>,
-    min_level: Level,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let ledger = open(data, policy)?;
-    let reports = ledger.pairs(as_of, min_level);
-    if json {
-        print_json(&reports)?;
-    } else {
-        print!("{}", render_pairs::pairs_table(&reports));
-        eprintln!(
-            "{} pairs at or above {min_level}; policy {}",
-            reports.len(),
-            ledger.policy().digest()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+/// What `pairs` and `accounts` list: every report at or above a level, as JSON or as a table.
+pub enum Listing {
+    Pairs,
+    Accounts,
 }
 
-pub fn accounts(
+pub fn list(
     data: &Path,
     policy: Policy,
+    listing: Listing,
     as_of: Option<Timestamp>,
     min_level: Level,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
-    let reports = ledger.accounts(as_of, min_level);
-    if json {
-        print_json(&reports)?;
-    } else {
-        print!("{}", render_accounts::accounts_table(&reports));
-        eprintln!(
-            "{} accounts at or above {min_level}; policy {}",
-            reports.len(),
-            ledger.policy().digest()
-        );
-    }
+    let (table, count, noun) = match listing {
+        Listing::Pairs => {
+            let reports = ledger.pairs(as_of, min_level);
+            if json {
+                return print_json(&reports).map(|()| ExitCode::SUCCESS);
+            }
+            (render_pairs::pairs_table(&reports), reports.len(), "pairs")
+        }
+        Listing::Accounts => {
+            let reports = ledger.accounts(as_of, min_level);
+            if json {
+                return print_json(&reports).map(|()| ExitCode::SUCCESS);
+            }
+            (
+                render_accounts::accounts_table(&reports),
+                reports.len(),
+                "accounts",
+            )
+        }
+    };
+    print!("{table}");
+    eprintln!(
+        "{count} {noun} at or above {min_level}; policy {}",
+        ledger.policy().digest()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -246,3 +246,122 @@ fn verify_of_a_busy_ledger_is_a_failure_not_damage() {
         Some(0)
     );
 }
+
+/// `pairs --json` and `accounts --json`: the fields of spec/cli.md, sorted, the level filter,
+/// and the same bytes on every run.
+#[test]
+fn pairs_and_accounts_json_follow_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = bin()
+        .args(["generate", "--accounts", "400", "--seed", "5"])
+        .output()
+        .unwrap();
+    let file = dir.path().join("history.ndjson");
+    std::fs::write(&file, &history.stdout).unwrap();
+    let data = dir.path().join("data");
+    assert_eq!(
+        run(&data, &["ingest", file.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    let first = run(&data, &["pairs", "--json", "--min-level", "none"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(
+        first.stdout,
+        run(&data, &["pairs", "--json", "--min-level", "none"]).stdout
+    );
+    let pairs = json(&first);
+    let pairs = pairs.as_array().unwrap();
+    assert!(!pairs.is_empty());
+    let keys: Vec<(String, String)> = pairs
+        .iter()
+        .map(|p| {
+            (
+                p["client"].as_str().unwrap().to_owned(),
+                p["freelancer"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "sorted by client then freelancer"
+    );
+    for pair in pairs {
+        for field in [
+            "status",
+            "level",
+            "currency",
+            "estimated_annual_earnings_minor",
+            "conversion_fee_minor",
+            "signals",
+        ] {
+            assert!(pair.get(field).is_some(), "pair lacks {field}: {pair}");
+        }
+        for signal in pair["signals"].as_array().unwrap() {
+            assert!(
+                signal["kind"].is_string()
+                    && signal["level"].is_string()
+                    && signal["events"].is_array(),
+                "{signal}"
+            );
+        }
+    }
+    let medium = json(&run(&data, &["pairs", "--json", "--min-level", "medium"]));
+    let rank = |level: &str| {
+        ["none", "low", "medium", "high"]
+            .iter()
+            .position(|l| *l == level)
+            .unwrap()
+    };
+    assert!(medium
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| rank(p["level"].as_str().unwrap()) >= 2));
+    assert!(
+        !medium.as_array().unwrap().is_empty(),
+        "the generator hides pairs at medium or above"
+    );
+
+    let accounts = run(&data, &["accounts", "--json"]);
+    assert_eq!(accounts.stdout, run(&data, &["accounts", "--json"]).stdout);
+    let accounts = json(&accounts);
+    let ids: Vec<&str> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted by account");
+    for account in accounts.as_array().unwrap() {
+        assert!(
+            rank(account["level"].as_str().unwrap()) >= 1,
+            "default --min-level is low"
+        );
+        assert!(account["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"].is_string() && s["events"].is_array()));
+    }
+    let early = json(&run(
+        &data,
+        &["accounts", "--json", "--as-of", "2025-01-02T00:00:00Z"],
+    ));
+    assert!(
+        early.as_array().unwrap().len() < accounts.as_array().unwrap().len(),
+        "as of an early date, fewer accounts look risky"
+    );
+    assert_eq!(
+        run(&data, &["pairs", "--min-level", "severe"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&data, &["pairs", "--as-of", "yesterday"]).status.code(),
+        Some(2)
+    );
+}
