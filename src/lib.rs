@@ -191,6 +191,19 @@ impl Ledger {
     }
 
     /// Snapshots the projections (when anything changed since the last snapshot) and closes.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract], &AppendOptions::default())?;
+    /// ledger.close()?; // writes a snapshot of the projections
+    /// let reopened = Ledger::open(dir.path())?;
+    /// assert_eq!(reopened.snapshot_seq(), 1); // loaded it: nothing to replay
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(mut self) -> Result<(), LedgerError> {
         if self.log.head().seq != self.snapshot_seq {
             self.snapshot()?;
@@ -230,6 +243,20 @@ impl Ledger {
 
     /// Appends a batch durably (see [`riskledger_store::Log::append`]) and folds what was
     /// appended into the projections.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// let receipt = ledger.append(&[contract.clone()], &AppendOptions::default())?;
+    /// assert_eq!((receipt.appended, receipt.head.seq), (1, 1));
+    /// // The same event again is a duplicate, across all history: nothing doubles.
+    /// let again = ledger.append(&[contract], &AppendOptions::default())?;
+    /// assert_eq!((again.appended, again.duplicates), (0, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn append(
         &mut self,
         events: &[Event],
@@ -256,6 +283,19 @@ impl Ledger {
     }
 
     /// Re-reads and checks the whole log.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract], &AppendOptions::default())?;
+    /// let verification = ledger.verify();
+    /// assert!(verification.ok());
+    /// assert_eq!(verification.head, ledger.head());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(&self) -> Verification {
         self.log.verify()
     }
@@ -266,6 +306,22 @@ impl Ledger {
     }
 
     /// One pair at `as_of` (default: the latest event time).
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let pair = ledger.pair("c-1", "f-1", None).expect("they met on the platform");
+    /// assert_eq!(pair.level, Level::Medium);
+    /// assert_eq!(pair.signals[0].events, ["f"]); // the evidence: the flag event
+    /// let before_the_flag = riskledger::Timestamp::parse_rfc3339("2025-01-31T00:00:00Z")?;
+    /// assert_eq!(ledger.pair("c-1", "f-1", Some(before_the_flag)).unwrap().level, Level::None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pair(
         &self,
         client: &str,
@@ -279,6 +335,20 @@ impl Ledger {
     }
 
     /// Every pair at or above `min_level`, sorted by client then freelancer.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let at_risk = ledger.pairs(None, Level::Medium);
+    /// assert_eq!((at_risk[0].client.as_str(), at_risk[0].conversion_fee_minor), ("c-1", 624_000));
+    /// assert!(ledger.pairs(None, Level::High).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pairs(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<PairReport> {
         let Some(at) = self.evaluation_time(as_of) else {
             return Vec::new();
@@ -287,6 +357,22 @@ impl Ledger {
     }
 
     /// One account's leased/shared-account signals at `as_of`.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// let lines = [
+    ///     r#"{"id":"l1","type":"login","at":"2025-01-01T09:00:00Z","account":"f-1","device":"d-1","ip":"10.0.0.1","lat":14.6,"lon":121.0,"country":"PH"}"#,
+    ///     r#"{"id":"l2","type":"login","at":"2025-01-01T10:00:00Z","account":"f-1","device":"d-1","ip":"10.0.0.2","lat":52.5,"lon":13.4,"country":"DE"}"#,
+    /// ];
+    /// let logins: Vec<_> = lines.iter().enumerate().map(|(i, l)| line(i as u64 + 1, l)).collect();
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&logins, &AppendOptions::default())?;
+    /// let account = ledger.account("f-1", None).unwrap();
+    /// assert_eq!(account.level, Level::High); // Manila to Berlin in an hour
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn account(&self, account: &str, as_of: Option<Timestamp>) -> Option<AccountReport> {
         let at = self.evaluation_time(as_of)?;
         self.books
@@ -295,6 +381,17 @@ impl Ledger {
     }
 
     /// Every account at or above `min_level`, sorted by id.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[line(1, r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"c-1","role":"client","country":"US"}"#)], &AppendOptions::default())?;
+    /// assert!(ledger.accounts(None, Level::Low).is_empty());
+    /// assert_eq!(ledger.accounts(None, Level::None).len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accounts(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<AccountReport> {
         let Some(at) = self.evaluation_time(as_of) else {
             return Vec::new();
@@ -305,6 +402,20 @@ impl Ledger {
     }
 
     /// Everything known about one account: its signals and its pairs, with evidence.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let dossier = ledger.dossier("f-1", None);
+    /// assert_eq!((dossier.level, dossier.pairs.len()), (Level::Medium, 1));
+    /// assert_eq!(dossier.policy_digest, ledger.policy().digest());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dossier(&self, account: &str, as_of: Option<Timestamp>) -> AccountDossier {
         let at = self.evaluation_time(as_of);
         let signals = at.and_then(|at| {
@@ -335,6 +446,18 @@ impl Ledger {
 
     /// Rebuilds every projection from this ledger's log alone (see [`replay`]), leaving the
     /// ledger's own state untouched: the auditor's check that the kept state is the log's.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract], &AppendOptions::default())?;
+    /// let (replay, _books) = ledger.replay(None, None)?;
+    /// assert_eq!(replay.state_digest, ledger.state_digest()); // the kept state is the log's
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replay(
         &self,
         until_seq: Option<u64>,
