@@ -11,6 +11,7 @@
 //!
 //! `cargo bench -p riskledger-projections --bench accounts_fold -- --quick`
 
+mod support;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -38,25 +39,7 @@ const HOMES: [(f64, f64, &str); 6] = [
     (52.5200, 13.4050, "DE"),
 ];
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use support::Rng;
 
 fn login(rng: &mut Rng, n: usize, account: &str, device: String, at: i64, home: usize) -> Event {
     let (lat, lon, country) = HOMES[home];

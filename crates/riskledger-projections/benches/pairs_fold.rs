@@ -13,6 +13,7 @@
 //! Memory is measured with a counting allocator around building the book (live bytes after the
 //! fold, divided by pairs) and printed before the timings.
 
+mod support;
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -60,25 +61,7 @@ const START_MICROS: i64 = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z
 const DAY_MICROS: i64 = Timestamp::MICROS_PER_DAY;
 const WEEK_MICROS: i64 = 7 * DAY_MICROS;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn one_in(&mut self, n: u64) -> bool {
-        self.below(n) == 0
-    }
-}
+use support::Rng;
 
 struct Mix {
     rng: Rng,
