@@ -1,0 +1,130 @@
+//! The peers a user would pick instead, on the same events and the same durability (the commit
+//! is durable before it returns): a PostgreSQL event store (`synchronous_commit=on`, one
+//! transaction per batch, ids unique so that re-sent events are not stored twice, as in
+//! riskledger). `cargo bench --bench peers -- --quick`; compare with `--bench ledger` in the
+//! same session.
+//!
+//! PostgreSQL must listen on 127.0.0.1:5432 (user `postgres`, database `test`, trust auth;
+//! `.ci/run` starts it if it is down). When it is unreachable the bench says so loudly and
+//! measures nothing: it never reports a figure it did not take. NATS JetStream is not here yet.
+
+mod support;
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use postgres::{Client, NoTls};
+use riskledger::events::codec;
+
+/// The allocator the `riskledger` binary uses (see the workspace Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
+const READ_BACK_EVENTS: u64 = 200_000;
+const POSTGRES: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+const TABLE: &str = "riskledger_bench_events";
+
+fn reachable(port: u16) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
+}
+
+fn connect() -> Option<Client> {
+    if !reachable(5432) {
+        eprintln!("\n*** SKIPPED: PostgreSQL is unreachable on 127.0.0.1:5432; no peer figure was taken ***\n");
+        return None;
+    }
+    match Client::connect(POSTGRES, NoTls) {
+        Ok(client) => Some(client),
+        Err(err) => {
+            eprintln!("\n*** SKIPPED: cannot connect to PostgreSQL ({err}); no peer figure was taken ***\n");
+            None
+        }
+    }
+}
+
+fn reset(client: &mut Client) {
+    client
+        .batch_execute(&format!(
+            "SET synchronous_commit = on;
+             DROP TABLE IF EXISTS {TABLE};
+             CREATE TABLE {TABLE} (seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, body bytea NOT NULL);"
+        ))
+        .expect("the bench table is created");
+}
+
+/// The stored bytes riskledger would write for events `start..start + count`, with their ids.
+fn encoded(start: u64, count: usize) -> (Vec<String>, Vec<Vec<u8>>) {
+    support::events(start, count)
+        .iter()
+        .map(|e| (e.id.clone(), codec::encode_to_vec(e).unwrap()))
+        .unzip()
+}
+
+/// One durable transaction per batch: an array insert, re-sent ids ignored.
+fn insert(client: &mut Client, ids: &[String], bodies: &[Vec<u8>]) {
+    let mut tx = client.transaction().unwrap();
+    tx.execute(
+        &format!("INSERT INTO {TABLE} (id, body) SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT (id) DO NOTHING"),
+        &[&ids, &bodies],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+fn postgres_append(c: &mut Criterion) {
+    let Some(mut client) = connect() else { return };
+    let mut group = c.benchmark_group("peer_append_durable");
+    group.sample_size(10);
+    for batch in BATCH_SIZES {
+        reset(&mut client);
+        group.throughput(Throughput::Elements(batch as u64));
+        let mut next = 0u64;
+        let mut supply = move || {
+            let batch_events = encoded(next, batch);
+            next += batch as u64;
+            batch_events
+        };
+        group.bench_function(BenchmarkId::new("postgres_event_store", batch), |b| {
+            b.iter_batched(
+                &mut supply,
+                |(ids, bodies)| insert(&mut client, &ids, &bodies),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn postgres_read_back(c: &mut Criterion) {
+    let Some(mut client) = connect() else { return };
+    reset(&mut client);
+    for start in (0..READ_BACK_EVENTS).step_by(10_000) {
+        let (ids, bodies) = encoded(start, 10_000);
+        insert(&mut client, &ids, &bodies);
+    }
+    let mut group = c.benchmark_group("peer_read_back");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(READ_BACK_EVENTS));
+    group.bench_function("postgres_read_decode_in_seq_order", |b| {
+        b.iter(|| {
+            let rows = client
+                .query(&format!("SELECT body FROM {TABLE} ORDER BY seq"), &[])
+                .unwrap();
+            let decoded = rows
+                .iter()
+                .filter(|row| codec::decode(row.get::<_, &[u8]>(0)).is_ok())
+                .count();
+            assert_eq!(decoded as u64, READ_BACK_EVENTS);
+        })
+    });
+    group.finish();
+    client
+        .batch_execute(&format!("DROP TABLE IF EXISTS {TABLE}"))
+        .unwrap();
+}
+
+criterion_group!(benches, postgres_append, postgres_read_back);
+criterion_main!(benches);
