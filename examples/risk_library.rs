@@ -1,10 +1,10 @@
-//! A small risk-library program: open a ledger, feed it, ask "how risky, and why?", and check
-//! that the kept state is the log's own.
+//! A small risk-library program: open a ledger, feed it, react to level changes, ask "how
+//! risky, and why?", and check that the kept state is the log's own.
 //!
 //! `cargo run --release --example risk_library [DIR]` (default: a temporary directory).
 
 use riskledger::events::json::parse_line;
-use riskledger::{AppendError, AppendOptions, Ledger, Level};
+use riskledger::{AppendError, AppendOptions, Ledger, Level, Subject, Subscription};
 
 const HISTORY: &[&str] = &[
     r#"{"id":"a1","type":"account_opened","at":"2025-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#,
@@ -24,6 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map_or_else(|| temporary.path().to_owned(), Into::into);
     let mut ledger = Ledger::open(&dir)?;
+    // A subscriber keeps its position (here from the start); after a restart it resumes from
+    // the seq it saved and misses nothing.
+    let mut subscription = Subscription::from_seq(1);
 
     // Feed it: one durable, idempotent batch. Running the program twice appends nothing new.
     let events = HISTORY
@@ -35,6 +38,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "appended {}, duplicates {}, head seq {}",
         receipt.appended, receipt.duplicates, receipt.head.seq
+    );
+
+    // React to level changes, each with the record that caused it.
+    for change in ledger.poll(&mut subscription) {
+        let who = match &change.subject {
+            Subject::Account { account } => format!("account {account}"),
+            Subject::Pair { client, freelancer } => format!("pair {client}/{freelancer}"),
+        };
+        println!(
+            "seq {}: {who} went from {} to {}",
+            change.seq, change.from, change.to
+        );
+        if change.to == Level::High {
+            println!("  -> hold payouts and open a case");
+        }
+    }
+    println!(
+        "the subscriber resumes from seq {}",
+        subscription.next_seq()
     );
 
     // A writer that lost a race learns it, instead of overwriting: the expected head.

@@ -2,8 +2,10 @@
 
 use riskledger_events::{Event, Timestamp};
 use riskledger_projections::accounts::AccountBook;
+use riskledger_projections::accounts::Figures;
 use riskledger_projections::pairs::PairBook;
-use riskledger_projections::Policy;
+use riskledger_projections::policy::{AccountPolicy, PairPolicy};
+use riskledger_projections::{Level, Policy};
 
 const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v1";
 
@@ -64,5 +66,59 @@ impl Books {
         self.pairs.digest_into(&mut hasher);
         self.accounts.digest_into(&mut hasher);
         hasher.finalize().to_hex().to_string()
+    }
+}
+
+// Level-only views for the change feed.
+impl Books {
+    /// The level of the pair at `at` (`none` when it does not exist at `at`).
+    pub(crate) fn pair_level(
+        &self,
+        policy: &PairPolicy,
+        client: &str,
+        freelancer: &str,
+        at: Timestamp,
+    ) -> Level {
+        self.pairs
+            .report(policy, client, freelancer, at)
+            .map_or(Level::None, |r| r.level)
+    }
+
+    /// The level of the account at `at` (`none` when it does not exist at `at`).
+    pub(crate) fn account_level(
+        &self,
+        policy: &AccountPolicy,
+        account: &str,
+        at: Timestamp,
+    ) -> Level {
+        self.accounts
+            .report(policy, account, at)
+            .map_or(Level::None, |r| r.level)
+    }
+
+    /// `account` and every account shared devices link it to at `at`, directly or not.
+    pub(crate) fn account_cluster(
+        &self,
+        policy: &AccountPolicy,
+        account: &str,
+        at: Timestamp,
+    ) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::from([account.to_owned()]);
+        let mut to_visit = vec![account.to_owned()];
+        while let Some(current) = to_visit.pop() {
+            let Some(report) = self.accounts.report(policy, &current, at) else {
+                continue;
+            };
+            for signal in &report.signals {
+                if let Figures::SharedDevice(figures) = &signal.figures {
+                    for other in &figures.other_accounts {
+                        if seen.insert(other.clone()) {
+                            to_visit.push(other.clone());
+                        }
+                    }
+                }
+            }
+        }
+        seen.into_iter().collect()
     }
 }

@@ -25,6 +25,7 @@
 //! ```
 
 mod books;
+mod feed;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use riskledger_projections as projections;
 pub use riskledger_store as store;
 
 pub use books::Books;
+pub use feed::{LevelChange, Subject};
 pub use riskledger_events::{Event, Timestamp};
 pub use riskledger_projections::accounts::AccountReport;
 pub use riskledger_projections::pairs::PairReport;
@@ -43,6 +45,7 @@ pub use riskledger_store::{
     StoreError, Verification,
 };
 
+use feed::Feed;
 use riskledger_store::{SledLog, SledOptions};
 use serde::Serialize;
 
@@ -87,6 +90,7 @@ pub struct Ledger {
     dir: PathBuf,
     policy: Policy,
     books: Books,
+    feed: Feed,
     snapshot_every_events: u64,
     /// The seq the last snapshot (written or loaded) covers.
     snapshot_seq: u64,
@@ -118,47 +122,57 @@ impl Ledger {
     /// the projections.
     pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         let log = riskledger_store::open_sled(dir, &SledOptions::default())?;
-        let (mut books, snapshot_seq) = Self::load_snapshot(dir, &log);
-        for record in log.records(snapshot_seq + 1) {
-            books.apply(&record?.event);
-        }
+        let (state, snapshot_seq) = Self::load_snapshot(dir, &log, &options.policy);
         let mut ledger = Ledger {
             log,
             dir: dir.to_owned(),
             policy: options.policy,
-            books,
+            books: state.books,
+            feed: state.feed,
             snapshot_every_events: options.snapshot_every_events.max(1),
             snapshot_seq,
         };
+        for record in ledger.log.records(snapshot_seq + 1) {
+            let record = record?;
+            ledger.books.apply(&record.event);
+            ledger
+                .feed
+                .observe(record.seq, &record.event, &ledger.books, &ledger.policy);
+        }
         ledger.snapshot_if_due();
         Ok(ledger)
     }
 
-    /// The snapshot's books and the seq they cover, when the snapshot belongs to this log;
-    /// otherwise empty books at seq 0 (rebuild from the log).
-    fn load_snapshot(dir: &Path, log: &SledLog) -> (Books, u64) {
-        let (covered, books) = match snapshot::read(dir) {
+    /// The snapshot's state and the seq it covers, when the snapshot belongs to this log and
+    /// this policy; otherwise an empty state at seq 0 (rebuild from the log).
+    fn load_snapshot(dir: &Path, log: &SledLog, policy: &Policy) -> (snapshot::State, u64) {
+        let (covered, state) = match snapshot::read(dir) {
             Ok(found) => found,
-            Err(snapshot::Unusable::Absent) => return (Books::new(), 0),
+            Err(snapshot::Unusable::Absent) => return Default::default(),
             Err(why) => {
                 tracing::warn!(%why, "projection snapshot unusable; rebuilding from the log");
-                return (Books::new(), 0);
+                return Default::default();
             }
         };
         let belongs = covered.seq <= log.head().seq
-            && books.events() == covered.seq
+            && state.books.events() == covered.seq
+            && state.feed.seq() == covered.seq
             && log
                 .hash_at(covered.seq)
                 .is_ok_and(|hash| hash == covered.hash);
-        if belongs {
-            (books, covered.seq)
-        } else {
+        if !belongs {
             tracing::warn!(
                 seq = covered.seq,
                 "projection snapshot is not of this log; rebuilding"
             );
-            (Books::new(), 0)
+            return Default::default();
         }
+        if state.policy_digest != policy.digest() {
+            // The books do not depend on the policy, but the feed's history of levels does.
+            tracing::info!("projection snapshot was made under another policy; rebuilding");
+            return Default::default();
+        }
+        (state, covered.seq)
     }
 
     /// The seq the last snapshot (loaded on open, or written since) covers; 0 for none.
@@ -175,7 +189,11 @@ impl Ledger {
                 seq: head.seq,
                 hash: head.hash,
             },
-            &self.books,
+            snapshot::StateRef {
+                policy_digest: &self.policy.digest(),
+                books: &self.books,
+                feed: &self.feed,
+            },
         )?;
         self.snapshot_seq = head.seq;
         Ok(())
@@ -264,8 +282,9 @@ impl Ledger {
     ) -> Result<Receipt, AppendError> {
         let receipt = self.log.append(events, options)?;
         for (event, outcome) in events.iter().zip(&receipt.outcomes) {
-            if matches!(outcome, Outcome::Appended(_)) {
+            if let Outcome::Appended(seq) = outcome {
                 self.books.apply(event);
+                self.feed.observe(*seq, event, &self.books, &self.policy);
             }
         }
         self.snapshot_if_due();
@@ -469,6 +488,102 @@ impl Ledger {
     /// The digest of the current state (see [`Books::digest`]).
     pub fn state_digest(&self) -> String {
         self.books.digest(&self.policy)
+    }
+
+    /// Every level change caused by records with `seq >= from_seq`, in log order (by seq,
+    /// then accounts before pairs, each by name). The feed is a function of the log alone, so
+    /// the same `from_seq` gives the same changes after a restart, a snapshot or a re-batching.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let changes = ledger.changes(1);
+    /// assert_eq!(changes.len(), 1);
+    /// assert_eq!((changes[0].seq, changes[0].from, changes[0].to), (2, Level::None, Level::Medium));
+    /// assert_eq!(changes[0].subject, Subject::pair("c-1", "f-1"));
+    /// assert!(ledger.changes(3).is_empty()); // nothing after the flag yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn changes(&self, from_seq: u64) -> &[LevelChange] {
+        self.feed.changes_from(from_seq)
+    }
+
+    /// The changes a subscriber has not seen yet; moves the subscription past them. A
+    /// subscriber that keeps [`Subscription::next_seq`] (in its own database, say) resumes
+    /// after a restart with [`Subscription::from_seq`], missing nothing and seeing nothing
+    /// twice.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level, Subscription};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// # let confirmed = line(3, r#"{"id":"r","type":"flag_resolved","at":"2025-02-03T08:00:00Z","flag":"fl-1","outcome":"confirmed"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// let mut subscription = Subscription::from_seq(1);
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// assert_eq!(ledger.poll(&mut subscription)[0].to, Level::Medium);
+    /// ledger.append(&[confirmed], &AppendOptions::default())?;
+    /// let news = ledger.poll(&mut subscription);
+    /// assert_eq!((news.len(), news[0].seq, news[0].to), (1, 3, Level::High));
+    /// assert_eq!(subscription.next_seq(), 4);
+    /// assert!(ledger.poll(&mut subscription).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll(&self, subscription: &mut Subscription) -> &[LevelChange] {
+        let changes = self.feed.changes_from(subscription.next_seq);
+        subscription.next_seq = subscription.next_seq.max(self.feed.seq() + 1);
+        changes
+    }
+
+    /// The level `subject` had right after record `seq` ("what did the ledger know after
+    /// record N"), from the change feed: no replay.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, Level, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let pair = Subject::pair("c-1", "f-1");
+    /// assert_eq!(ledger.level_after_seq(&pair, 1), Level::None);
+    /// assert_eq!(ledger.level_after_seq(&pair, 2), Level::Medium);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn level_after_seq(&self, subject: &Subject, seq: u64) -> Level {
+        self.feed.level_after(subject, seq)
+    }
+
+    /// The current level of `subject`, as the change feed last recorded it.
+    pub fn level(&self, subject: &Subject) -> Level {
+        self.feed.level(subject)
+    }
+}
+
+/// A subscriber's position in the change feed: the first seq whose changes it has not seen.
+/// Persist [`Subscription::next_seq`] to resume after a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    next_seq: u64,
+}
+
+impl Subscription {
+    /// A subscription that starts with the changes of record `seq` (1 for all history).
+    pub fn from_seq(seq: u64) -> Self {
+        Subscription { next_seq: seq }
+    }
+
+    /// The first seq whose changes the subscriber has not been given.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 }
 

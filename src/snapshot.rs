@@ -5,7 +5,7 @@
 //! ```text
 //! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 LE | seq u64 LE | hash at seq [32]
 //! | payload length u64 LE
-//! | payload: Books in bincode 2 legacy | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
+//! | payload: State (policy digest, Books, Feed) in bincode 2 legacy | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
 //! ```
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
@@ -19,11 +19,29 @@ use std::path::{Path, PathBuf};
 use riskledger_events::ChainHash;
 
 use crate::books::Books;
+use crate::feed::Feed;
+
+/// What a snapshot holds: the projections and the change feed, and the policy the feed's
+/// levels were computed under (the books themselves do not depend on the policy).
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct State {
+    pub policy_digest: String,
+    pub books: Books,
+    pub feed: Feed,
+}
+
+/// [`State`] by reference, for writing: the same encoding.
+#[derive(Clone, Copy, serde::Serialize)]
+pub struct StateRef<'a> {
+    pub policy_digest: &'a str,
+    pub books: &'a Books,
+    pub feed: &'a Feed,
+}
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 1;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v1";
+const VERSION: u8 = 2;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v2";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32 + 8;
 
 /// Where a snapshot stands in the log.
@@ -38,8 +56,8 @@ pub fn path(dir: &Path) -> PathBuf {
 }
 
 /// Writes a snapshot atomically (temporary file, fsync, rename, fsync of the directory).
-pub fn write(dir: &Path, covered: Covered, books: &Books) -> std::io::Result<()> {
-    let payload = bincode::serde::encode_to_vec(books, bincode::config::legacy())
+pub fn write(dir: &Path, covered: Covered, state: StateRef<'_>) -> std::io::Result<()> {
+    let payload = bincode::serde::encode_to_vec(state, bincode::config::legacy())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut bytes = Vec::with_capacity(HEADER_BYTES + payload.len() + 32);
     bytes.extend_from_slice(MAGIC);
@@ -71,7 +89,7 @@ pub enum Unusable {
 }
 
 /// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
-pub fn read(dir: &Path) -> Result<(Covered, Books), Unusable> {
+pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
     let bytes = match fs::read(path(dir)) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
@@ -100,11 +118,11 @@ pub fn read(dir: &Path) -> Result<(Covered, Books), Unusable> {
     if payload.len() as u64 != len {
         return Err(Unusable::Damaged("payload length does not match"));
     }
-    let (books, used): (Books, usize) =
+    let (state, used): (State, usize) =
         bincode::serde::decode_from_slice(payload, bincode::config::legacy())
             .map_err(|e| Unusable::Decode(e.to_string()))?;
     if used != payload.len() {
         return Err(Unusable::Damaged("trailing bytes"));
     }
-    Ok((Covered { seq, hash }, books))
+    Ok((Covered { seq, hash }, state))
 }

@@ -1,0 +1,324 @@
+//! The change feed: every change of a pair's or an account's level, with the seq that caused it.
+//!
+//! The feed is a pure function of the log: after record `N`, each subject's level is its level
+//! in the books of records `1..=N`, evaluated at `T_N`, the latest event time among them. A
+//! change is recorded at `N` when that level differs from the one after `N − 1`. So the feed
+//! does not depend on how appends were batched, on snapshots, or on restarts, and a subscriber
+//! can resume from any seq and get the same changes a continuous subscriber got.
+//!
+//! Computing it without evaluating every subject after every record rests on two facts (see
+//! `docs/change-feed.md`):
+//!
+//! - an event can only change the level of the subjects it names: the pair of a contract,
+//!   payment, flag or exemption; the account of a login, payout change or opening, and the
+//!   accounts its shared devices cluster it with;
+//! - as `T` moves on with no new event about a pair, its level changes only at two times the
+//!   feed schedules: the end of its window (`after_window` caps it at `low`) and
+//!   `payments_stopped_days` after its last payment (`payments_stopped` starts). An account's
+//!   level depends on its events only, never on `T` alone.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use riskledger_events::{Body, Event, Reporter, Timestamp};
+use riskledger_projections::{Level, Policy};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::books::Books;
+
+/// What a level belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// Externally tagged (`{"pair":{"client":..,"freelancer":..}}`): snapshots are bincode, which
+// cannot decode internally tagged enums.
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// An account's leased/shared-account level.
+    Account { account: String },
+    /// A client–freelancer pair's circumvention level.
+    Pair { client: String, freelancer: String },
+}
+
+impl Subject {
+    pub fn account(account: &str) -> Self {
+        Subject::Account {
+            account: account.to_owned(),
+        }
+    }
+
+    pub fn pair(client: &str, freelancer: &str) -> Self {
+        Subject::Pair {
+            client: client.to_owned(),
+            freelancer: freelancer.to_owned(),
+        }
+    }
+}
+
+/// One change of level, in the order of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelChange {
+    /// The record after which the new level holds.
+    pub seq: u64,
+    /// The evaluation time after that record: the latest event time in records `1..=seq`.
+    pub at: Timestamp,
+    pub subject: Subject,
+    pub from: Level,
+    pub to: Level,
+}
+
+type Name = Box<str>;
+type PairKey = (Name, Name);
+
+/// The names a flag was raised with: every pair two of them form may be the flag's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct FlagNames {
+    reporter: Option<Name>,
+    subject: Name,
+    counterparty: Option<Name>,
+}
+
+/// The feed's own state: the current level of every subject above `none`, what it needs to
+/// find the subjects an event touches, the pending time-driven re-evaluations, and every
+/// change so far.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Feed {
+    seq: u64,
+    levels: FxHashMap<Subject, Level>,
+    /// Contract → every pair a `contract_started` named for it (normally one).
+    contracts: FxHashMap<Name, Vec<PairKey>>,
+    flags: FxHashMap<Name, FlagNames>,
+    /// Pair → its latest payment time seen, so that only the latest schedules a deadline.
+    latest_payment_at: FxHashMap<PairKey, i64>,
+    /// Times at which a pair's level may change with no new event about it.
+    deadlines: BinaryHeap<Reverse<(i64, PairKey)>>,
+    changes: Vec<LevelChange>,
+}
+
+impl Feed {
+    /// The last seq observed.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The current level of `subject` (`none` when it has no signal or does not exist).
+    pub(crate) fn level(&self, subject: &Subject) -> Level {
+        self.levels.get(subject).copied().unwrap_or(Level::None)
+    }
+
+    /// Every change with `seq >= from_seq`, in order.
+    pub(crate) fn changes_from(&self, from_seq: u64) -> &[LevelChange] {
+        let start = self.changes.partition_point(|c| c.seq < from_seq);
+        &self.changes[start..]
+    }
+
+    /// The level `subject` had after record `seq`: its last change at or before `seq`.
+    pub(crate) fn level_after(&self, subject: &Subject, seq: u64) -> Level {
+        let end = self.changes.partition_point(|c| c.seq <= seq);
+        self.changes[..end]
+            .iter()
+            .rev()
+            .find(|c| &c.subject == subject)
+            .map_or(Level::None, |c| c.to)
+    }
+
+    /// Records the changes caused by record `seq`, whose event `books` has just folded.
+    pub(crate) fn observe(&mut self, seq: u64, event: &Event, books: &Books, policy: &Policy) {
+        debug_assert_eq!(
+            seq,
+            self.seq + 1,
+            "the feed sees every record once, in order"
+        );
+        self.seq = seq;
+        let Some(at) = books.latest_event_at() else {
+            return;
+        };
+        let mut touched = self.touched_by(event, books, policy, at);
+        self.schedule_from(event, books, policy, at);
+        while let Some(Reverse((due, _))) = self.deadlines.peek() {
+            if *due > at.as_micros() {
+                break;
+            }
+            let Reverse((_, (client, freelancer))) = self.deadlines.pop().expect("peeked");
+            touched.push(Subject::Pair {
+                client: client.into(),
+                freelancer: freelancer.into(),
+            });
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for subject in touched {
+            let to = evaluate(books, policy, &subject, at);
+            let from = self.level(&subject);
+            if from == to {
+                continue;
+            }
+            if to == Level::None {
+                self.levels.remove(&subject);
+            } else {
+                self.levels.insert(subject.clone(), to);
+            }
+            self.changes.push(LevelChange {
+                seq,
+                at,
+                subject,
+                from,
+                to,
+            });
+        }
+    }
+
+    /// The subjects whose level `event` may change at `at`.
+    fn touched_by(
+        &mut self,
+        event: &Event,
+        books: &Books,
+        policy: &Policy,
+        at: Timestamp,
+    ) -> Vec<Subject> {
+        match &event.body {
+            Body::ContractStarted {
+                contract,
+                client,
+                freelancer,
+                ..
+            } => {
+                let key: PairKey = (client.as_str().into(), freelancer.as_str().into());
+                let pairs = self.contracts.entry(contract.as_str().into()).or_default();
+                if !pairs.contains(&key) {
+                    pairs.push(key);
+                }
+                self.pairs_of_contract(contract)
+            }
+            Body::ContractEnded { contract, .. } | Body::Payment { contract, .. } => {
+                self.pairs_of_contract(contract)
+            }
+            Body::FlagRaised {
+                flag,
+                reporter,
+                subject,
+                counterparty,
+                ..
+            } => {
+                let names = FlagNames {
+                    reporter: match reporter {
+                        Reporter::System => None,
+                        Reporter::Account(account) => Some(account.as_str().into()),
+                    },
+                    subject: subject.as_str().into(),
+                    counterparty: counterparty.as_deref().map(Into::into),
+                };
+                let pairs = pairs_named(&names);
+                self.flags.entry(flag.as_str().into()).or_insert(names);
+                pairs
+            }
+            Body::FlagResolved { flag, .. } => self
+                .flags
+                .get(flag.as_str())
+                .map_or_else(Vec::new, pairs_named),
+            Body::PriorRelationshipProven {
+                client, freelancer, ..
+            }
+            | Body::ConversionFeePaid {
+                client, freelancer, ..
+            } => vec![Subject::pair(client, freelancer)],
+            Body::AccountOpened { account, .. } | Body::Login { account, .. } => {
+                cluster_of(books, policy, account, at)
+            }
+            Body::PayoutMethodChanged { account, .. } => vec![Subject::account(account)],
+        }
+    }
+
+    fn pairs_of_contract(&self, contract: &str) -> Vec<Subject> {
+        self.contracts.get(contract).map_or_else(Vec::new, |pairs| {
+            pairs
+                .iter()
+                .map(|(client, freelancer)| Subject::pair(client, freelancer))
+                .collect()
+        })
+    }
+
+    /// Schedules the times at which the pairs `event` is about may change level with no
+    /// further event: the end of the window (from a contract start) and the onset of
+    /// `payments_stopped` (from a payment later than any seen for the pair).
+    fn schedule_from(&mut self, event: &Event, books: &Books, policy: &Policy, at: Timestamp) {
+        match &event.body {
+            Body::ContractStarted {
+                client, freelancer, ..
+            } => {
+                let window_end = books
+                    .pairs
+                    .report(&policy.pairs, client, freelancer, at)
+                    .and_then(|r| r.window_ends_at)
+                    .and_then(|end| Timestamp::parse_rfc3339(&end).ok());
+                if let Some(end) = window_end {
+                    self.schedule(
+                        end.as_micros(),
+                        (client.as_str().into(), freelancer.as_str().into()),
+                    );
+                }
+            }
+            Body::Payment { contract, .. } => {
+                let stop = policy
+                    .pairs
+                    .payments_stopped_days
+                    .saturating_mul(Timestamp::MICROS_PER_DAY);
+                let pairs = self
+                    .contracts
+                    .get(contract.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                for key in pairs {
+                    let latest = self
+                        .latest_payment_at
+                        .entry(key.clone())
+                        .or_insert(i64::MIN);
+                    if event.at.as_micros() > *latest {
+                        *latest = event.at.as_micros();
+                        self.schedule(event.at.as_micros().saturating_add(stop), key);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn schedule(&mut self, due: i64, pair: PairKey) {
+        self.deadlines.push(Reverse((due, pair)));
+    }
+}
+
+/// Every pair two of a flag's names can form, in both orders (the flag names the pair in
+/// either order; a pair that does not exist evaluates to `none`).
+fn pairs_named(names: &FlagNames) -> Vec<Subject> {
+    let mut members: Vec<&str> = vec![&names.subject];
+    members.extend(names.counterparty.as_deref());
+    members.extend(names.reporter.as_deref());
+    let mut pairs = Vec::new();
+    for (i, a) in members.iter().enumerate() {
+        for b in &members[i + 1..] {
+            if a != b {
+                pairs.push(Subject::pair(a, b));
+                pairs.push(Subject::pair(b, a));
+            }
+        }
+    }
+    pairs
+}
+
+/// `account` and every account its shared devices cluster it with at `at`.
+fn cluster_of(books: &Books, policy: &Policy, account: &str, at: Timestamp) -> Vec<Subject> {
+    books
+        .account_cluster(&policy.accounts, account, at)
+        .into_iter()
+        .map(|account| Subject::Account { account })
+        .collect()
+}
+
+fn evaluate(books: &Books, policy: &Policy, subject: &Subject, at: Timestamp) -> Level {
+    match subject {
+        Subject::Account { account } => books.account_level(&policy.accounts, account, at),
+        Subject::Pair { client, freelancer } => {
+            books.pair_level(&policy.pairs, client, freelancer, at)
+        }
+    }
+}
