@@ -11,6 +11,20 @@ const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v1";
 
 /// The projections of a set of events. The fold is order-independent: the same events in any
 /// arrival order give the same books and the same digest.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut books = riskledger::Books::new();
+/// books.apply(&contract);
+/// books.apply(&flag);
+/// let at = books.latest_event_at().unwrap();
+/// assert_eq!(books.pairs().report(&Policy::default().pairs, "c-1", "f-1", at).unwrap().level, Level::Medium);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Books {
     pub(crate) pairs: PairBook,
@@ -20,11 +34,37 @@ pub struct Books {
 }
 
 impl Books {
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let books = riskledger::Books::new();
+    /// assert_eq!((books.events(), books.latest_event_at()), (0, None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Folds one event into every projection.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let (mut forward, mut backward) = (riskledger::Books::new(), riskledger::Books::new());
+    /// forward.apply(&contract);
+    /// forward.apply(&flag);
+    /// backward.apply(&flag); // arrival order does not matter
+    /// backward.apply(&contract);
+    /// assert_eq!(forward.digest(&Policy::default()), backward.digest(&Policy::default()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply(&mut self, event: &Event) {
         self.pairs.apply(event);
         self.accounts.apply(event);
@@ -33,19 +73,68 @@ impl Books {
     }
 
     /// The latest event time folded: the default evaluation time `T`.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&flag);
+    /// books.apply(&contract); // earlier, but arrived later
+    /// assert_eq!(books.latest_event_at(), Some(flag.at));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn latest_event_at(&self) -> Option<Timestamp> {
         self.latest_at
     }
 
     /// How many events were folded.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&contract);
+    /// assert_eq!(books.events(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn events(&self) -> u64 {
         self.events
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&contract);
+    /// assert_eq!(books.pairs().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pairs(&self) -> &PairBook {
         &self.pairs
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&line(3, r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"c-1","role":"client","country":"US"}"#));
+    /// assert_eq!(books.accounts().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accounts(&self) -> &AccountBook {
         &self.accounts
     }
@@ -53,6 +142,21 @@ impl Books {
     /// A digest of the whole state under `policy`: BLAKE3 over the policy digest, each
     /// projection's canonical encoding, the latest event time and the event count. Equal for a
     /// full replay, an incremental catch-up and a snapshot plus tail, on any machine.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&contract);
+    /// let digest = books.digest(&Policy::default());
+    /// let mut other_policy = Policy::default();
+    /// other_policy.pairs.fee_basis_points = 1000;
+    /// assert_ne!(digest, books.digest(&other_policy)); // the digest names the policy
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn digest(&self, policy: &Policy) -> String {
         let mut hasher = blake3::Hasher::new_derive_key(STATE_DIGEST_CONTEXT);
         hasher.update(policy.digest().as_bytes());

@@ -31,6 +31,21 @@ use crate::books::Books;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 // Externally tagged (`{"pair":{"client":..,"freelancer":..}}`): snapshots are bincode, which
 // cannot decode internally tagged enums.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut ledger = Ledger::open(dir.path())?;
+/// ledger.append(&[contract, flag], &AppendOptions::default())?;
+/// match &ledger.changes(1)[0].subject {
+///     Subject::Pair { client, freelancer } => assert_eq!((client.as_str(), freelancer.as_str()), ("c-1", "f-1")),
+///     Subject::Account { .. } => unreachable!("a flag about a pair"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
     /// An account's leased/shared-account level.
@@ -40,12 +55,33 @@ pub enum Subject {
 }
 
 impl Subject {
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// assert_eq!(Subject::account("f-1"), Subject::Account { account: "f-1".to_owned() });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn account(account: &str) -> Self {
         Subject::Account {
             account: account.to_owned(),
         }
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let pair = Subject::pair("c-1", "f-1");
+    /// assert!(matches!(pair, Subject::Pair { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pair(client: &str, freelancer: &str) -> Self {
         Subject::Pair {
             client: client.to_owned(),
@@ -55,6 +91,19 @@ impl Subject {
 }
 
 /// One change of level, in the order of the log.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut ledger = Ledger::open(dir.path())?;
+/// ledger.append(&[contract, flag.clone()], &AppendOptions::default())?;
+/// let change = &ledger.changes(1)[0];
+/// assert_eq!((change.seq, change.at, change.from, change.to), (2, flag.at, Level::None, Level::Medium));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelChange {
     /// The record after which the new level holds.

@@ -50,6 +50,19 @@ use riskledger_store::{SledLog, SledOptions};
 use serde::Serialize;
 
 /// Why a ledger could not be opened or read.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// match Ledger::open_existing(&dir.path().join("absent"), LedgerOptions::default()) {
+///     Err(riskledger::LedgerError::Missing(path)) => assert!(path.ends_with("absent")),
+///     _ => unreachable!("there is no ledger there"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// There is no ledger in the directory (for operations that must not create one). Check
@@ -65,7 +78,23 @@ pub enum LedgerError {
     Snapshot(#[from] std::io::Error),
 }
 
+/// Opening a ledger writes a snapshot when it replayed at least this many events of tail (or
+/// `snapshot_every_events`, if smaller).
+const OPEN_SNAPSHOT_AFTER_EVENTS: u64 = 65_536;
+
 /// How to open a ledger.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let options = LedgerOptions { snapshot_every_events: 10_000, ..LedgerOptions::default() };
+/// let mut ledger = Ledger::open_with(dir.path(), options)?;
+/// ledger.append(&[contract], &AppendOptions::default())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct LedgerOptions {
     /// The policy every evaluation uses (`spec/policy.md` defaults unless given).
@@ -85,6 +114,19 @@ impl Default for LedgerOptions {
 }
 
 /// An open ledger: the log in a directory and every projection, kept current.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut ledger = Ledger::open(dir.path())?;
+/// ledger.append(&[contract, flag], &AppendOptions::default())?;
+/// assert_eq!(ledger.pair("c-1", "f-1", None).unwrap().level, Level::Medium);
+/// ledger.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Ledger {
     log: SledLog,
     dir: PathBuf,
@@ -97,6 +139,20 @@ pub struct Ledger {
 }
 
 /// Everything known about one account at `T`: its own signals and the pairs it is in.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut ledger = Ledger::open(dir.path())?;
+/// ledger.append(&[contract, flag], &AppendOptions::default())?;
+/// let dossier = ledger.dossier("c-1", None);
+/// assert_eq!(dossier.signals, None); // no login, payout or opening for c-1
+/// assert_eq!(dossier.pairs[0].freelancer, "f-1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct AccountDossier {
     pub account: String,
@@ -114,12 +170,37 @@ pub struct AccountDossier {
 
 impl Ledger {
     /// Opens the ledger in `dir` with the default policy, creating an empty one if there is none.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let ledger = Ledger::open(dir.path())?; // creates an empty ledger
+    /// assert_eq!(ledger.head().seq, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
         Self::open_with(dir, LedgerOptions::default())
     }
 
     /// Opens the ledger in `dir`, creating an empty one if there is none, and folds the log into
     /// the projections.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut policy = Policy::default();
+    /// policy.pairs.fee_basis_points = 1000; // 10% instead of the spec's 12%
+    /// let mut ledger = Ledger::open_with(dir.path(), LedgerOptions { policy, ..LedgerOptions::default() })?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// assert_eq!(ledger.pair("c-1", "f-1", None).unwrap().conversion_fee_minor, 520_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         let log = riskledger_store::open_sled(dir, &SledOptions::default())?;
         let (state, snapshot_seq) = Self::load_snapshot(dir, &log, &options.policy);
@@ -139,7 +220,12 @@ impl Ledger {
                 .feed
                 .observe(record.seq, &record.event, &ledger.books, &ledger.policy);
         }
-        ledger.snapshot_if_due();
+        let tail = ledger.log.head().seq - snapshot_seq;
+        if tail >= OPEN_SNAPSHOT_AFTER_EVENTS.min(ledger.snapshot_every_events) {
+            // A long tail was just replayed: keep the result, so that the next open (a CLI
+            // query, say) does not replay it again.
+            ledger.snapshot_or_warn();
+        }
         Ok(ledger)
     }
 
@@ -176,11 +262,38 @@ impl Ledger {
     }
 
     /// The seq the last snapshot (loaded on open, or written since) covers; 0 for none.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract], &AppendOptions::default())?;
+    /// assert_eq!(ledger.snapshot_seq(), 0);
+    /// ledger.snapshot()?;
+    /// assert_eq!(ledger.snapshot_seq(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot_seq(&self) -> u64 {
         self.snapshot_seq
     }
 
     /// Writes a snapshot of the projections now, covering the head.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract], &AppendOptions::default())?;
+    /// ledger.snapshot()?; // the next open replays nothing
+    /// assert!(dir.path().join("projections.snapshot").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot(&mut self) -> Result<(), LedgerError> {
         let head = self.log.head();
         snapshot::write(
@@ -201,10 +314,14 @@ impl Ledger {
 
     fn snapshot_if_due(&mut self) {
         if self.log.head().seq - self.snapshot_seq >= self.snapshot_every_events {
-            if let Err(err) = self.snapshot() {
-                // Derived state: the log is intact, the next open only replays more.
-                tracing::warn!(%err, "projection snapshot not written");
-            }
+            self.snapshot_or_warn();
+        }
+    }
+
+    fn snapshot_or_warn(&mut self) {
+        if let Err(err) = self.snapshot() {
+            // Derived state: the log is intact, the next open only replays more.
+            tracing::warn!(%err, "projection snapshot not written");
         }
     }
 
@@ -230,6 +347,19 @@ impl Ledger {
     }
 
     /// Opens the ledger in `dir`; fails with [`LedgerError::Missing`] when there is none.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let missing = Ledger::open_existing(&dir.path().join("nothing"), LedgerOptions::default());
+    /// assert!(matches!(missing, Err(riskledger::LedgerError::Missing(_))));
+    /// Ledger::open(dir.path())?.close()?;
+    /// assert!(Ledger::open_existing(dir.path(), LedgerOptions::default()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_existing(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
         if !Self::exists(dir) {
             return Err(LedgerError::Missing(dir.to_owned()));
@@ -238,23 +368,83 @@ impl Ledger {
     }
 
     /// Whether `dir` holds a ledger.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// assert!(!Ledger::exists(dir.path()));
+    /// Ledger::open(dir.path())?.close()?;
+    /// assert!(Ledger::exists(dir.path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exists(dir: &Path) -> bool {
         riskledger_store::SledBackend::exists(dir)
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let ledger = Ledger::open(dir.path())?;
+    /// assert_eq!(ledger.dir(), dir.path());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// let receipt = ledger.append(&[contract], &AppendOptions::default())?;
+    /// assert_eq!(ledger.head(), receipt.head);
+    /// assert_eq!(ledger.head().seq, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn head(&self) -> Head {
         self.log.head()
     }
 
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let ledger = Ledger::open(dir.path())?;
+    /// assert_eq!(ledger.policy().pairs.window_months, 24); // the spec's default
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
     /// The projections as of now.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// assert_eq!(ledger.books().events(), 2);
+    /// assert_eq!(ledger.books().pairs().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn books(&self) -> &Books {
         &self.books
     }
@@ -292,11 +482,37 @@ impl Ledger {
     }
 
     /// Every record from `seq` on.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let ids: Vec<String> = ledger.records(2).map(|r| r.map(|r| r.event.id)).collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, ["f"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn records(&self, from_seq: u64) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
         self.log.records(from_seq)
     }
 
     /// Every record from seq 1, with the hash chain recomputed as it is read.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let last = ledger.records_verified().last().unwrap()?;
+    /// assert_eq!((last.seq, last.hash), (2, ledger.head().hash));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn records_verified(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
         self.log.records_verified()
     }
@@ -320,6 +536,19 @@ impl Ledger {
     }
 
     /// The evaluation time: `as_of` when given, else the latest event time in the ledger.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// assert_eq!(ledger.evaluation_time(None), None); // nothing happened yet
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// assert_eq!(ledger.evaluation_time(None).unwrap().to_rfc3339(), "2025-02-01T08:00:00Z");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn evaluation_time(&self, as_of: Option<Timestamp>) -> Option<Timestamp> {
         as_of.or(self.books.latest_event_at())
     }
@@ -486,6 +715,21 @@ impl Ledger {
     }
 
     /// The digest of the current state (see [`Books::digest`]).
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// let digest = ledger.state_digest();
+    /// assert_eq!(digest.len(), 64); // BLAKE3, hex
+    /// drop(ledger);
+    /// assert_eq!(riskledger::replay(dir.path(), &Policy::default(), None, None)?.0.state_digest, digest);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn state_digest(&self) -> String {
         self.books.digest(&self.policy)
     }
@@ -563,6 +807,19 @@ impl Ledger {
     }
 
     /// The current level of `subject`, as the change feed last recorded it.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// assert_eq!(ledger.level(&Subject::pair("c-1", "f-1")), Level::Medium);
+    /// assert_eq!(ledger.level(&Subject::account("nobody")), Level::None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn level(&self, subject: &Subject) -> Level {
         self.feed.level(subject)
     }
@@ -570,6 +827,21 @@ impl Ledger {
 
 /// A subscriber's position in the change feed: the first seq whose changes it has not seen.
 /// Persist [`Subscription::next_seq`] to resume after a restart.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut ledger = Ledger::open(dir.path())?;
+/// let mut subscription = riskledger::Subscription::from_seq(1);
+/// ledger.append(&[contract, flag], &AppendOptions::default())?;
+/// for change in ledger.poll(&mut subscription) {
+///     assert_eq!(change.to, Level::Medium); // react: open a case, hold a payout...
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Subscription {
     next_seq: u64,
@@ -577,17 +849,57 @@ pub struct Subscription {
 
 impl Subscription {
     /// A subscription that starts with the changes of record `seq` (1 for all history).
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// // A subscriber that saved next_seq = 3 before a restart sees nothing old again.
+    /// let mut resumed = riskledger::Subscription::from_seq(3);
+    /// assert!(ledger.poll(&mut resumed).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_seq(seq: u64) -> Self {
         Subscription { next_seq: seq }
     }
 
     /// The first seq whose changes the subscriber has not been given.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+    /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+    /// let mut ledger = Ledger::open(dir.path())?;
+    /// let mut subscription = riskledger::Subscription::from_seq(1);
+    /// ledger.append(&[contract, flag], &AppendOptions::default())?;
+    /// ledger.poll(&mut subscription);
+    /// assert_eq!(subscription.next_seq(), 3); // save it; resume with from_seq(3)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }
 }
 
 /// What a replay rebuilt.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// Ledger::open(dir.path())?.append(&[contract, flag], &AppendOptions::default())?;
+/// let (replay, _) = riskledger::replay(dir.path(), &Policy::default(), None, None)?;
+/// assert_eq!((replay.events, replay.head_seq), (2, 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Replay {
     /// Events folded into the state.
@@ -601,6 +913,19 @@ pub struct Replay {
 /// up to `until_seq` when given ("what did the ledger know after record N"), and counting only
 /// events with `at <= as_of` when given ("the state of that moment"). For a ledger this process
 /// has open, use [`Ledger::replay`].
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// Ledger::open(dir.path())?.append(&[contract.clone(), flag], &AppendOptions::default())?;
+/// let (replay, books) = riskledger::replay(dir.path(), &Policy::default(), Some(1), None)?;
+/// assert_eq!((replay.events, replay.head_seq), (1, 1)); // what the ledger knew after record 1
+/// assert_eq!(books.pairs().report(&Policy::default().pairs, "c-1", "f-1", contract.at).unwrap().level, Level::None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn replay(
     dir: &Path,
     policy: &Policy,
@@ -642,6 +967,19 @@ fn replay_backend<B: riskledger_store::Backend>(
 }
 
 /// Opens only the log in `dir` (no projections): for reading records, exporting, counting.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// assert!(riskledger::open_log(dir.path()).is_err()); // no ledger there yet
+/// Ledger::open(dir.path())?.append(&[contract], &AppendOptions::default())?;
+/// let log = riskledger::open_log(dir.path())?;
+/// assert_eq!(log.head().seq, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_log(dir: &Path) -> Result<SledLog, LedgerError> {
     if !Ledger::exists(dir) {
         return Err(LedgerError::Missing(dir.to_owned()));
@@ -651,12 +989,37 @@ pub fn open_log(dir: &Path) -> Result<SledLog, LedgerError> {
 
 /// Opens only the log in `dir`, creating an empty one if there is none: for writers that keep
 /// no projections (bulk loaders, benchmarks).
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// let mut log = riskledger::open_log_or_create(dir.path())?;
+/// let receipt = log.append(&[contract, flag], &AppendOptions::default())?;
+/// assert_eq!(receipt.appended, 2); // durable; no projections kept
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_log_or_create(dir: &Path) -> Result<SledLog, LedgerError> {
     Ok(riskledger_store::open_sled(dir, &SledOptions::default())?)
 }
 
 /// Verifies the ledger in `dir` without opening it for writing, so that a ledger too damaged to
 /// open still gets a precise report.
+///
+/// ```
+/// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let contract = line(1, r#"{"id":"k","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#);
+/// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
+/// Ledger::open(dir.path())?.append(&[contract, flag], &AppendOptions::default())?;
+/// let verification = riskledger::verify_dir(dir.path())?;
+/// assert!(verification.ok());
+/// assert_eq!(verification.head.seq, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_dir(dir: &Path) -> Result<Verification, LedgerError> {
     if !Ledger::exists(dir) {
         return Err(LedgerError::Missing(dir.to_owned()));
