@@ -10,8 +10,10 @@ mod arena;
 mod digest;
 mod eval;
 mod money;
+mod payments;
 mod report;
 mod state;
+mod wordkey;
 
 pub use report::{
     FlagEvidence, FlagState, NamedAs, PairReport, PairSignal, PairStatus, SignalEvidence,

@@ -30,8 +30,13 @@ impl Default for Arena {
 impl Arena {
     /// Stores `text` and returns its reference.
     pub(crate) fn push(&mut self, text: &str) -> TextRef {
+        self.push_below(text, u32::MAX)
+    }
+
+    /// Stores `text` if its reference and bytes stay below `limit`; the placeholder otherwise.
+    pub(crate) fn push_below(&mut self, text: &str, limit: u32) -> TextRef {
         let room_needed = self.bytes.len() as u64 + text.len() as u64 + 10;
-        if room_needed > u64::from(u32::MAX) {
+        if room_needed > u64::from(limit) {
             return 0;
         }
         self.push_unchecked(text)

@@ -57,13 +57,13 @@ impl PairBook {
         for (name, slot) in order {
             let record = &self.contracts[slot];
             feed.text(name);
-            match record.start {
+            match record.start() {
                 None => feed.tag(0),
                 Some(start) => {
                     let pair = &self.pairs[start.pair as usize];
                     feed.tag(1);
                     feed.int(start.at);
-                    feed.text(self.text.get(start.id));
+                    feed.text(self.paid.id_text(start.id).as_str());
                     feed.text(self.account_name(pair.client));
                     feed.text(self.account_name(pair.freelancer));
                     feed.bytes(&start.currency);
@@ -71,20 +71,22 @@ impl PairBook {
                     feed.uint(start.rate_minor);
                 }
             }
-            match record.end {
+            match record.end() {
                 None => feed.tag(0),
                 Some(end) => {
                     feed.tag(1);
                     feed.int(end.at);
-                    feed.text(self.text.get(end.id));
+                    feed.text(self.paid.id_text(end.id).as_str());
                 }
             }
             feed.uint(record.payments.len() as u64);
             for payment in &record.payments {
+                let (amount_minor, currency) =
+                    self.paid.amount(payment.amount, record.pay_currency);
                 feed.int(payment.at);
-                feed.text(self.text.get(payment.id));
-                feed.uint(payment.amount_minor);
-                feed.bytes(&payment.currency);
+                feed.text(self.paid.id_text(payment.id).as_str());
+                feed.uint(amount_minor);
+                feed.bytes(&currency);
             }
         }
     }

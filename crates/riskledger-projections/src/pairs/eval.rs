@@ -5,6 +5,7 @@ use riskledger_events::{FlagReason, Timestamp};
 use super::money::{
     add_calendar_months, annualise, days_micros, fee_of, saturate_u64, whole_days_between,
 };
+use super::payments::IdText;
 use super::report::{
     FlagEvidence, FlagState, NamedAs, PairReport, PairSignal, PairStatus, SignalEvidence,
     SignalKind, StoppedEvidence,
@@ -21,6 +22,8 @@ struct LiveContract<'a> {
     start: ContractStart,
     /// Payments with `at <= T`, sorted.
     payments: &'a [PaymentFact],
+    /// The currency the payment facts hold their amounts in.
+    pay_currency: [u8; 3],
     open: bool,
 }
 
@@ -60,10 +63,12 @@ impl PairBook {
     ) -> Option<PairReport> {
         let record = self.pairs.get(pair as usize)?;
         let contracts = self.live_contracts(pair, t);
-        let first = contracts
-            .iter()
-            .map(|c| c.start)
-            .min_by(|a, b| (a.at, self.text.get(a.id)).cmp(&(b.at, self.text.get(b.id))))?;
+        let first = contracts.iter().map(|c| c.start).min_by(|a, b| {
+            a.at.cmp(&b.at).then_with(|| {
+                let (a, b) = (self.paid.id_text(a.id), self.paid.id_text(b.id));
+                a.as_str().cmp(b.as_str())
+            })
+        })?;
         let met_at = first.at;
         let window_end = add_calendar_months(met_at, policy.window_months);
         let (status, exemption_event) = self.status_at(pair, t, window_end);
@@ -88,7 +93,8 @@ impl PairBook {
             signals.push(self.payments_stopped_signal(&contracts, payments.count, last, t));
         }
 
-        let mut status_events = vec![(first.at, self.text.get(first.id))];
+        let first_id = self.paid.id_text(first.id);
+        let mut status_events = vec![(first.at, first_id.as_str())];
         status_events.extend(exemption_event);
         Some(PairReport {
             client: self.account_name(record.client).to_owned(),
@@ -159,15 +165,16 @@ impl PairBook {
         while let Some(record) = self.contracts.get(cursor as usize) {
             let slot = cursor;
             cursor = record.next_in_pair;
-            let Some(start) = record.start.filter(|s| s.pair == pair && s.at <= t) else {
+            let Some(start) = record.start().filter(|s| s.pair == pair && s.at <= t) else {
                 continue;
             };
             let upto = record.payments.partition_point(|p| p.at <= t);
-            let open = record.end.is_none_or(|end| end.at > t);
+            let open = record.end().is_none_or(|end| end.at > t);
             live.push(LiveContract {
                 slot,
                 start,
                 payments: &record.payments[..upto],
+                pay_currency: record.pay_currency,
                 open,
             });
         }
@@ -213,7 +220,7 @@ impl PairBook {
             figures.count += contract.payments.len() as u64;
             if let Some(&last) = contract.payments.last() {
                 figures.last = Some(match figures.last {
-                    Some(kept) if self.payment_key(&kept) >= self.payment_key(&last) => kept,
+                    Some(kept) if self.later_or_same(&kept, &last) => kept,
                     _ => last,
                 });
             }
@@ -221,19 +228,23 @@ impl PairBook {
                 continue;
             }
             let from = contract.payments.partition_point(|p| p.at <= trailing_from);
-            for payment in contract.payments[from..]
-                .iter()
-                .filter(|p| p.currency == currency)
-            {
-                figures.trailing_sum_minor += u128::from(payment.amount_minor);
-                figures.trailing_count += 1;
+            for payment in &contract.payments[from..] {
+                let (amount_minor, paid_in) =
+                    self.paid.amount(payment.amount, contract.pay_currency);
+                if paid_in == currency {
+                    figures.trailing_sum_minor += u128::from(amount_minor);
+                    figures.trailing_count += 1;
+                }
             }
         }
         figures
     }
 
-    fn payment_key(&self, payment: &PaymentFact) -> (i64, &str) {
-        (payment.at, self.text.get(payment.id))
+    /// `a >= b` by `(at, id)`.
+    fn later_or_same(&self, a: &PaymentFact, b: &PaymentFact) -> bool {
+        a.at > b.at
+            || (a.at == b.at
+                && self.paid.id_text(a.id).as_str() >= self.paid.id_text(b.id).as_str())
     }
 
     /// The `payments_stopped` signal of a pair whose payments stopped after `last`.
@@ -245,11 +256,16 @@ impl PairBook {
         t: i64,
     ) -> PairSignal {
         let open: Vec<&LiveContract<'_>> = contracts.iter().filter(|c| c.open).collect();
-        let mut events: Vec<(i64, &str)> = open
+        let start_ids: Vec<(i64, IdText<'_>)> = open
             .iter()
-            .map(|c| (c.start.at, self.text.get(c.start.id)))
+            .map(|c| (c.start.at, self.paid.id_text(c.start.id)))
             .collect();
-        events.push(self.payment_key(&last));
+        let mut events: Vec<(i64, &str)> = start_ids
+            .iter()
+            .map(|(at, id)| (*at, id.as_str()))
+            .collect();
+        let last_id = self.paid.id_text(last.id);
+        events.push((last.at, last_id.as_str()));
         let mut open_contracts: Vec<String> = open
             .iter()
             .map(|c| {

@@ -9,6 +9,9 @@ use riskledger_events::{Body, ContractKind, Currency, Event, FlagOutcome, FlagRe
 use serde::{Deserialize, Serialize};
 
 use super::arena::{Arena, TextRef};
+pub(crate) use super::payments::PaymentFact;
+use super::payments::PaymentTables;
+use super::wordkey::WordKey;
 use crate::keys::{FastMap, IdKey};
 
 /// "No slot" in the `u32` links and account references below.
@@ -24,8 +27,12 @@ pub struct PairBook {
     pub(crate) account_names: Vec<TextRef>,
     pub(crate) pair_index: FastMap<(u32, u32), u32>,
     pub(crate) pairs: Vec<PairRecord>,
-    contract_index: FastMap<IdKey, u32>,
+    contract_index: FastMap<WordKey, u32>,
+    /// Contracts whose id is too long for a [`WordKey`].
+    long_contract_index: FastMap<Box<str>, u32>,
     pub(crate) contracts: Vec<ContractRecord>,
+    /// What payment facts point into: id shapes, ids kept as text, unusual amounts.
+    pub(crate) paid: PaymentTables,
     flag_index: FastMap<IdKey, u32>,
     pub(crate) flags: Vec<FlagRecord>,
     /// Unordered account pair (lower slot first) → flags with a pair reason naming both.
@@ -65,41 +72,102 @@ pub(crate) struct FeePaidFact {
 
 /// A contract, created by the first event that names it (a payment may arrive before its
 /// `contract_started`; it waits here and counts once the start is known).
+///
+/// Flat, 80 bytes: the start and the end are read through [`ContractRecord::start`] and
+/// [`ContractRecord::end`]. Their event ids are id words of [`PaymentTables`] (no text for a
+/// numeric id of a known shape), like the payments'.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct ContractRecord {
-    pub(crate) name: TextRef,
-    pub(crate) next_in_pair: u32,
-    pub(crate) start: Option<ContractStart>,
-    pub(crate) end: Option<Stamp>,
     /// Sorted by `(at, event id, amount, currency)`, without exact duplicates.
     pub(crate) payments: Vec<PaymentFact>,
+    start_at: i64,
+    start_rate_minor: u64,
+    end_at: i64,
+    pub(crate) name: TextRef,
+    pub(crate) next_in_pair: u32,
+    /// The winning start's pair slot; [`NONE`] while no start is known.
+    start_pair: u32,
+    start_id: u32,
+    /// [`NONE`] while no end is known (an id word is never `NONE`: see `payments.rs`).
+    end_id: u32,
+    start_currency: [u8; 3],
+    start_hourly: bool,
+    /// The currency of the first payment this contract received: the currency payment facts
+    /// hold their amount in (see `payments.rs`).
+    pub(crate) pay_currency: [u8; 3],
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+impl ContractRecord {
+    fn new(name: TextRef) -> Self {
+        ContractRecord {
+            payments: Vec::new(),
+            start_at: 0,
+            start_rate_minor: 0,
+            end_at: 0,
+            name,
+            next_in_pair: NONE,
+            start_pair: NONE,
+            start_id: 0,
+            end_id: NONE,
+            start_currency: [0; 3],
+            start_hourly: false,
+            pay_currency: [0; 3],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn start(&self) -> Option<ContractStart> {
+        (self.start_pair != NONE).then_some(ContractStart {
+            at: self.start_at,
+            rate_minor: self.start_rate_minor,
+            id: self.start_id,
+            pair: self.start_pair,
+            currency: self.start_currency,
+            hourly: self.start_hourly,
+        })
+    }
+
+    fn set_start(&mut self, start: ContractStart) {
+        self.start_at = start.at;
+        self.start_rate_minor = start.rate_minor;
+        self.start_id = start.id;
+        self.start_pair = start.pair;
+        self.start_currency = start.currency;
+        self.start_hourly = start.hourly;
+    }
+
+    #[inline]
+    pub(crate) fn end(&self) -> Option<Stamp> {
+        (self.end_id != NONE).then_some(Stamp {
+            at: self.end_at,
+            id: self.end_id,
+        })
+    }
+
+    fn set_end(&mut self, end: Stamp) {
+        self.end_at = end.at;
+        self.end_id = end.id;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct ContractStart {
     pub(crate) at: i64,
     /// 0 when the contract has no rate.
     pub(crate) rate_minor: u64,
-    pub(crate) id: TextRef,
+    /// An id word of [`PaymentTables`].
+    pub(crate) id: u32,
     pub(crate) pair: u32,
     pub(crate) currency: [u8; 3],
     pub(crate) hourly: bool,
 }
 
-/// When something happened and the id of the event that says so.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// When a contract ended and the id (an id word of [`PaymentTables`]) of the event that says
+/// so.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Stamp {
     pub(crate) at: i64,
-    pub(crate) id: TextRef,
-}
-
-/// One payment: 24 bytes (the id is a reference into the arena).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct PaymentFact {
-    pub(crate) at: i64,
-    pub(crate) amount_minor: u64,
-    pub(crate) id: TextRef,
-    pub(crate) currency: [u8; 3],
+    pub(crate) id: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -232,7 +300,9 @@ impl PairBook {
         self.pair_index.shrink_to_fit();
         self.pairs.shrink_to_fit();
         self.contract_index.shrink_to_fit();
+        self.long_contract_index.shrink_to_fit();
         self.contracts.shrink_to_fit();
+        self.paid.shrink_to_fit();
         for contract in &mut self.contracts {
             contract.payments.shrink_to_fit();
         }
@@ -283,19 +353,21 @@ impl PairBook {
     }
 
     fn contract_slot(&mut self, name: &str) -> u32 {
-        let key = IdKey::new(name);
-        if let Some(&slot) = self.contract_index.get(&key) {
+        let key = WordKey::new(name);
+        let found = match key {
+            Some(key) => self.contract_index.get(&key),
+            None => self.long_contract_index.get(name),
+        };
+        if let Some(&slot) = found {
             return slot;
         }
         let slot = self.contracts.len() as u32;
-        self.contracts.push(ContractRecord {
-            name: self.text.push(name),
-            next_in_pair: NONE,
-            start: None,
-            end: None,
-            payments: Vec::new(),
-        });
-        self.contract_index.insert(key, slot);
+        self.contracts
+            .push(ContractRecord::new(self.text.push(name)));
+        match key {
+            Some(key) => self.contract_index.insert(key, slot),
+            None => self.long_contract_index.insert(name.into(), slot),
+        };
         slot
     }
 
@@ -319,7 +391,7 @@ impl PairBook {
     fn apply_contract_started(&mut self, contract: &str, new: NewStart<'_>) {
         let pair = self.pair_slot(new.client, new.freelancer);
         let slot = self.contract_slot(contract);
-        if let Some(old) = self.contracts[slot as usize].start {
+        if let Some(old) = self.contracts[slot as usize].start() {
             // A contract starts once (the ledger rejects a second start); should two starts
             // reach the fold anyway, the least by (at, id, content) wins whatever the order.
             if self.compare_start(&old, &new) != Ordering::Greater {
@@ -330,17 +402,17 @@ impl PairBook {
             }
         }
         let linked = self.contracts[slot as usize]
-            .start
+            .start()
             .is_some_and(|old| old.pair == pair);
         let start = ContractStart {
             at: new.at,
             rate_minor: new.rate_minor,
-            id: self.text.push(new.id),
+            id: self.paid.encode_id(new.id),
             pair,
             currency: new.currency.0,
             hourly: new.hourly,
         };
-        self.contracts[slot as usize].start = Some(start);
+        self.contracts[slot as usize].set_start(start);
         if !linked {
             self.link_contract(slot, pair);
         }
@@ -348,9 +420,10 @@ impl PairBook {
 
     fn compare_start(&self, old: &ContractStart, new: &NewStart<'_>) -> Ordering {
         let old_pair = &self.pairs[old.pair as usize];
+        let old_id = self.paid.id_text(old.id);
         let old_key = (
             old.at,
-            self.text.get(old.id),
+            old_id.as_str(),
             self.account_name(old_pair.client),
             self.account_name(old_pair.freelancer),
             old.currency,
@@ -400,21 +473,17 @@ impl PairBook {
 
     fn apply_contract_ended(&mut self, contract: &str, at: i64, id: &str) {
         let slot = self.contract_slot(contract) as usize;
-        let current = self.contracts[slot].end;
-        if self.replaces(current.map(|end| (end.at, end.id)), at, id) {
-            self.contracts[slot].end = Some(Stamp {
-                at,
-                id: self.text.push(id),
-            });
-        }
-    }
-
-    /// True when a fact `(at, id)` is less than the one kept (or none is kept). Equal keys are
-    /// the same event applied twice: kept once.
-    fn replaces(&self, kept: Option<(i64, TextRef)>, at: i64, id: &str) -> bool {
-        match kept {
+        // A contract ends once; least (at, id) wins.
+        let replaces = match self.contracts[slot].end() {
             None => true,
-            Some((kept_at, kept_id)) => (at, id) < (kept_at, self.text.get(kept_id)),
+            Some(kept) => (at, id) < (kept.at, self.paid.id_text(kept.id).as_str()),
+        };
+        if replaces {
+            let end = Stamp {
+                at,
+                id: self.paid.encode_id(id),
+            };
+            self.contracts[slot].set_end(end);
         }
     }
 
@@ -427,16 +496,21 @@ impl PairBook {
         currency: Currency,
     ) {
         let slot = self.contract_slot(contract) as usize;
-        let text = &mut self.text;
-        let payments = &mut self.contracts[slot].payments;
-        let key = (at, id, amount_minor, currency.0);
+        let paid = &mut self.paid;
+        let record = &mut self.contracts[slot];
+        if record.payments.is_empty() {
+            record.pay_currency = currency.0;
+        }
+        let usual = record.pay_currency;
+        let payments = &mut record.payments;
         let position = match payments.last() {
             None => 0,
             Some(last) if last.at < at => payments.len(),
             Some(_) => {
+                let key = (at, id, amount_minor, currency.0);
                 let mut position = payments.partition_point(|p| p.at < at);
                 while let Some(p) = payments.get(position).filter(|p| p.at == at) {
-                    match (p.at, text.get(p.id), p.amount_minor, p.currency).cmp(&key) {
+                    match paid.compare(p, key, usual) {
                         Ordering::Less => position += 1,
                         Ordering::Equal => return,
                         Ordering::Greater => break,
@@ -447,9 +521,8 @@ impl PairBook {
         };
         let fact = PaymentFact {
             at,
-            amount_minor,
-            id: text.push(id),
-            currency: currency.0,
+            amount: paid.encode_amount(amount_minor, currency.0, usual),
+            id: paid.encode_id(id),
         };
         payments.insert(position, fact);
     }
@@ -610,8 +683,8 @@ mod size_tests {
     /// The per-payment and per-contract sizes `docs/policy-pairs.md` accounts for.
     #[test]
     fn record_sizes_stay_as_documented() {
-        assert_eq!(std::mem::size_of::<PaymentFact>(), 24);
-        assert_eq!(std::mem::size_of::<ContractRecord>(), 88);
+        assert_eq!(std::mem::size_of::<PaymentFact>(), 16);
+        assert_eq!(std::mem::size_of::<ContractRecord>(), 80);
         assert_eq!(std::mem::size_of::<PairRecord>(), 32);
     }
 }
