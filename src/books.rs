@@ -184,8 +184,8 @@ impl Books {
         at: Timestamp,
     ) -> Level {
         self.pairs
-            .report(policy, client, freelancer, at)
-            .map_or(Level::None, |r| r.level)
+            .level(policy, client, freelancer, at)
+            .unwrap_or(Level::None)
     }
 
     /// The level of the account at `at` (`none` when it does not exist at `at`).

@@ -44,6 +44,24 @@ impl PairBook {
         self.evaluate(policy, pair, at.as_micros(), Level::None)
     }
 
+    /// The level of `(client, freelancer)` at `at`: `report(..).level` without building the
+    /// report (no estimate, no text). `None` when the pair has no `contract_started` at or
+    /// before `at`.
+    pub fn level(
+        &self,
+        policy: &PairPolicy,
+        client: &str,
+        freelancer: &str,
+        at: Timestamp,
+    ) -> Option<Level> {
+        let key = (
+            self.account_lookup(client)?,
+            self.account_lookup(freelancer)?,
+        );
+        let pair = *self.pair_index.get(&key)?;
+        self.level_of(policy, pair, at.as_micros())
+    }
+
     /// Every pair at `at` whose level is at least `min_level`, sorted by client then
     /// freelancer.
     pub fn reports(&self, policy: &PairPolicy, at: Timestamp, min_level: Level) -> Vec<PairReport> {

@@ -161,6 +161,15 @@ fn run_case(file: &str, case: &Case, failures: &mut Vec<String>) {
                 found.join("\n    ")
             ));
         }
+        for report in &reports {
+            let level = book.level(&case.policy, &report.client, &report.freelancer, at);
+            if level != Some(report.level) {
+                failures.push(format!(
+                    "{where_}: level() of {}/{} is {level:?}, its report says {}",
+                    report.client, report.freelancer, report.level
+                ));
+            }
+        }
         if reversed.reports(&case.policy, at, min_level) != reports {
             failures.push(format!(
                 "{where_}: reverse arrival order gives other reports"

@@ -120,6 +120,40 @@ impl PairBook {
         })
     }
 
+    /// The level of pair slot `pair` at `t`, decided as [`Self::evaluate`] decides it but
+    /// without the estimate or any text: what the change feed asks after every event. `None`
+    /// when the pair has no `contract_started` at or before `t`.
+    pub(crate) fn level_of(&self, policy: &PairPolicy, pair: u32, t: i64) -> Option<Level> {
+        let record = self.pairs.get(pair as usize)?;
+        let contracts = self.live_contracts(pair, t);
+        let met_at = contracts.iter().map(|c| c.start.at).min()?;
+        let window_end = add_calendar_months(met_at, policy.window_months);
+        let (status, _) = self.status_at(pair, t, window_end);
+        if status.is_exempt() {
+            return Some(Level::None);
+        }
+        let flags = self.flag_findings(record.client, record.freelancer, t);
+        let payments = self.payment_count_and_last(&contracts);
+        let stopped = payments_stopped_after(&contracts, &payments, policy, t).is_some();
+        Some(pair_level(&flags, stopped, status))
+    }
+
+    /// The number of payments of `contracts` and the last of them by `(at, id)`; the trailing
+    /// figures are left at zero.
+    fn payment_count_and_last(&self, contracts: &[LiveContract<'_>]) -> PaymentFigures {
+        let mut figures = PaymentFigures::default();
+        for contract in contracts {
+            figures.count += contract.payments.len() as u64;
+            if let Some(&last) = contract.payments.last() {
+                figures.last = Some(match figures.last {
+                    Some(kept) if self.later_or_same(&kept, &last) => kept,
+                    _ => last,
+                });
+            }
+        }
+        figures
+    }
+
     /// The estimated annual earnings at `t` and every figure it is made of. `first` is the
     /// pair's first contract start, whose currency is the pair's.
     fn estimate_at(
@@ -215,15 +249,8 @@ impl PairBook {
         t: i64,
     ) -> PaymentFigures {
         let trailing_from = t.saturating_sub(days_micros(policy.trailing_days));
-        let mut figures = PaymentFigures::default();
+        let mut figures = self.payment_count_and_last(contracts);
         for contract in contracts {
-            figures.count += contract.payments.len() as u64;
-            if let Some(&last) = contract.payments.last() {
-                figures.last = Some(match figures.last {
-                    Some(kept) if self.later_or_same(&kept, &last) => kept,
-                    _ => last,
-                });
-            }
             if contract.start.currency != currency {
                 continue;
             }
