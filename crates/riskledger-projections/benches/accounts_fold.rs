@@ -10,9 +10,19 @@
 //! misses (the whole state fits in the caches).
 //!
 //! `cargo bench -p riskledger-projections --bench accounts_fold -- --quick`
+//!
+//! Memory is measured with a counting allocator (live heap bytes after folding the whole mix,
+//! divided by accounts) and printed before the timings.
+//!
+//! For instruction counts, `ACCOUNTS_FOLD_ONCE=N` folds the logins of the mix for `N` accounts
+//! once, prints the figures and exits without running criterion:
+//! `ACCOUNTS_FOLD_ONCE=10000 valgrind --tool=callgrind --toggle-collect='accounts_fold::fold*'
+//! target/release/deps/accounts_fold-*` gives the fold's instructions (divide by the logins).
 
 mod support;
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -21,9 +31,32 @@ use riskledger_projections::accounts::AccountBook;
 use riskledger_projections::policy::AccountPolicy;
 use riskledger_projections::Level;
 
-/// The allocator the `riskledger` binary uses (see the workspace Cargo.toml).
+/// The allocator the `riskledger` binary uses (see the workspace Cargo.toml), counting live
+/// heap bytes so that the fold's memory per account can be reported.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        mimalloc::MiMalloc.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        mimalloc::MiMalloc.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        mimalloc::MiMalloc.realloc(ptr, layout, new_size)
+    }
+}
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Counting = Counting;
 
 const ACCOUNTS: usize = 10_000;
 const DAYS: i64 = 180;
@@ -128,6 +161,7 @@ fn synthesise(accounts: usize) -> (Vec<Event>, usize) {
     (opened, logins)
 }
 
+#[inline(never)]
 fn fold(events: &[Event]) -> AccountBook {
     let mut book = AccountBook::new();
     for event in events {
@@ -136,19 +170,60 @@ fn fold(events: &[Event]) -> AccountBook {
     book
 }
 
+/// The book of `events` and the live heap bytes it holds.
+fn measured_fold(events: &[Event]) -> (AccountBook, isize) {
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let book = fold(events);
+    (book, LIVE_BYTES.load(Ordering::Relaxed) - before)
+}
+
+fn logins_only(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .filter(|e| matches!(e.body, Body::Login { .. }))
+        .cloned()
+        .collect()
+}
+
+/// `ACCOUNTS_FOLD_ONCE=N`: one fold of the logins of the mix for `N` accounts, for profilers.
+fn fold_once(accounts: usize) {
+    let (events, logins) = synthesise(accounts);
+    let login_events = logins_only(&events);
+    drop(events);
+    let (book, bytes) = measured_fold(&login_events);
+    println!(
+        "accounts_fold once: {accounts} accounts, {logins} logins: {bytes} live bytes = {} bytes \
+         per account",
+        bytes / accounts as isize
+    );
+    drop(black_box(book));
+}
+
 fn bench_accounts(c: &mut Criterion) {
+    if let Some(accounts) = std::env::var("ACCOUNTS_FOLD_ONCE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        fold_once(accounts);
+        std::process::exit(0);
+    }
     let (events, logins) = synthesise(ACCOUNTS);
+    let (book, bytes) = measured_fold(&events);
+    println!(
+        "accounts_fold memory: {} events, {ACCOUNTS} accounts, {logins} logins: {bytes} live \
+         bytes = {} bytes per account, {:.1} per login",
+        events.len(),
+        bytes / ACCOUNTS as isize,
+        bytes as f64 / logins as f64
+    );
+    drop(book);
     let mut group = c.benchmark_group("accounts_fold");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
 
     // apply() alone, over logins only (the hot path the target is stated for).
-    let login_events: Vec<Event> = events
-        .iter()
-        .filter(|e| matches!(e.body, Body::Login { .. }))
-        .cloned()
-        .collect();
+    let login_events = logins_only(&events);
     group.throughput(Throughput::Elements(logins as u64));
     group.bench_function("apply_logins", |b| {
         b.iter_with_large_drop(|| fold(black_box(&login_events)))

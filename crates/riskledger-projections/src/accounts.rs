@@ -7,6 +7,8 @@
 //! events with `at <= T`. Every choice the spec leaves open is in `docs/policy-accounts.md`.
 
 mod devices;
+mod id;
+mod names;
 mod report;
 mod rules;
 mod state;
@@ -21,11 +23,11 @@ pub use report::{
     SharedDeviceFigures, Signal, SignalKind, TravelFigures,
 };
 
-use crate::keys::{FastMap, IdKey};
 use devices::{device_links, Clusters, Link};
+use names::NameIndex;
 use state::{
-    insert_sorted, keep_earliest, until, AccountState, DeviceState, DeviceUse, FirstUse,
-    LocatedLogin, Opened, Payout,
+    insert_sorted, keep_earliest, keep_extremes, until, AccountState, DeviceState, DeviceUse,
+    EventId, FirstUse, HiddenLogin, LocatedLogin, Opened, Payout,
 };
 
 use crate::policy::AccountPolicy;
@@ -38,9 +40,9 @@ use crate::Level;
 #[serde(into = "Snapshot", from = "Snapshot")]
 pub struct AccountBook {
     accounts: Vec<AccountState>,
-    account_index: FastMap<IdKey, usize>,
+    account_index: NameIndex,
     devices: Vec<DeviceState>,
-    device_index: FastMap<IdKey, usize>,
+    device_index: NameIndex,
 }
 
 /// The canonical form of an [`AccountBook`]: accounts and devices sorted by id, with the
@@ -104,7 +106,7 @@ impl AccountBook {
             } => {
                 let opened = Opened {
                     at,
-                    id: event.id.as_str().into(),
+                    id: EventId::new(&event.id),
                     role: *role,
                     country: *country,
                 };
@@ -139,7 +141,7 @@ impl AccountBook {
             } => {
                 let payout = Payout {
                     at,
-                    id: event.id.as_str().into(),
+                    id: EventId::new(&event.id),
                     method: method.as_str().into(),
                     country: *country,
                 };
@@ -150,42 +152,78 @@ impl AccountBook {
         }
     }
 
+    /// One login: one lookup for the account, one for the device, one append to the
+    /// account's located (or non-located) logins; the shared-device index is touched only for
+    /// a device that more than one account has used.
+    #[inline]
     fn apply_login(&mut self, at: i64, id: &str, login: LoginFields<'_>) {
         let account = self.account_slot(login.account);
-        let device = self.device_slot(login.device);
+        let device = self.device_slot(login.device, account);
+        let id = EventId::new(id);
+        match self.devices[device].sole {
+            Some(sole) if sole == account => {}
+            Some(sole) => self.share_device(device, sole, at, &id, account),
+            None => self.devices[device].record_use(at, &id, account),
+        }
         let state = &mut self.accounts[account];
-        state.record_login(at, id, device);
-        if !login.network.is_some_and(Network::hides_location) {
+        state.record_login(at, &id, device);
+        // Device indexes are below `u32::MAX`: each device holds at least a name in memory.
+        let device_u32 = device as u32;
+        if login.network.is_some_and(Network::hides_location) {
+            let hidden = HiddenLogin {
+                at,
+                id,
+                device: device_u32,
+            };
+            keep_extremes(&mut state.hidden, hidden);
+        } else {
             let located = LocatedLogin {
                 at,
-                id: id.into(),
+                id,
                 lat: login.lat,
                 lon: login.lon,
                 accuracy_km: login.accuracy_km,
+                device: device_u32,
                 country: login.country,
             };
             insert_sorted(&mut state.located, located);
         }
-        self.devices[device].record_use(at, id, account);
     }
 
+    /// A second account signs in on a device: its index is built from the logins its only
+    /// account so far kept, then takes the new login.
+    #[cold]
+    fn share_device(&mut self, device: usize, sole: usize, at: i64, id: &EventId, account: usize) {
+        let state = &mut self.devices[device];
+        if let Some(owner) = self.accounts.get(sole) {
+            for (owner_at, owner_id) in owner.logins_on(device) {
+                state.record_use(owner_at, owner_id, sole);
+            }
+        }
+        state.sole = None;
+        state.record_use(at, id, account);
+    }
+
+    #[inline]
     fn account_slot(&mut self, name: &str) -> usize {
-        if let Some(&index) = self.account_index.get(name.as_bytes()) {
+        if let Some(index) = self.account_index.get(name) {
             return index;
         }
         let index = self.accounts.len();
         self.accounts.push(AccountState::new(name));
-        self.account_index.insert(IdKey::new(name), index);
+        self.account_index.insert(name, index);
         index
     }
 
-    fn device_slot(&mut self, name: &str) -> usize {
-        if let Some(&index) = self.device_index.get(name.as_bytes()) {
+    /// The device's index; a new device is created used by `account` alone.
+    #[inline]
+    fn device_slot(&mut self, name: &str, account: usize) -> usize {
+        if let Some(index) = self.device_index.get(name) {
             return index;
         }
         let index = self.devices.len();
-        self.devices.push(DeviceState::new(name));
-        self.device_index.insert(IdKey::new(name), index);
+        self.devices.push(DeviceState::new(name, account));
+        self.device_index.insert(name, index);
         index
     }
 
@@ -205,7 +243,7 @@ impl AccountBook {
         at: Timestamp,
     ) -> Option<AccountReport> {
         let at = at.as_micros();
-        let &index = self.account_index.get(account.as_bytes())?;
+        let index = self.account_index.get(account)?;
         if !self.accounts[index].exists_at(at) {
             return None;
         }
@@ -435,6 +473,7 @@ impl AccountBook {
             device: renumber(&device_rank, use_.device),
             ..use_.clone()
         };
+        let renumber_u32 = |old: u32| renumber(&device_rank, old as usize) as u32;
         let accounts = account_order
             .iter()
             .map(|&i| {
@@ -442,10 +481,30 @@ impl AccountBook {
                 let mut devices: Vec<FirstUse> =
                     account.devices.iter().map(renumber_device).collect();
                 devices.sort_by_key(|d| d.device);
+                let located = account
+                    .located
+                    .iter()
+                    .map(|l| LocatedLogin {
+                        device: renumber_u32(l.device),
+                        ..l.clone()
+                    })
+                    .collect();
+                let hidden = account
+                    .hidden
+                    .iter()
+                    .map(|l| HiddenLogin {
+                        device: renumber_u32(l.device),
+                        ..l.clone()
+                    })
+                    .collect();
                 AccountState {
+                    name: account.name.clone(),
+                    opened: account.opened.clone(),
                     first_login: account.first_login.as_ref().map(renumber_device),
                     devices,
-                    ..account.clone()
+                    located,
+                    hidden,
+                    payouts: account.payouts.clone(),
                 }
             })
             .collect();
@@ -463,6 +522,7 @@ impl AccountBook {
                     .collect();
                 DeviceState {
                     name: device.name.clone(),
+                    sole: device.sole.map(|a| renumber(&account_rank, a)),
                     uses,
                 }
             })
@@ -473,7 +533,7 @@ impl AccountBook {
     /// Feeds the canonical encoding of the state to `hasher`: the same for the same set of
     /// events, whatever order they were applied in.
     pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
-        hasher.update(b"riskledger accounts state v1\0");
+        hasher.update(b"riskledger accounts state v2\0");
         // Writing into a hasher cannot fail, and every field of the snapshot encodes.
         let _ = bincode::serde::encode_into_std_write(
             self.snapshot(),
@@ -540,13 +600,13 @@ impl From<Snapshot> for AccountBook {
             .accounts
             .iter()
             .enumerate()
-            .map(|(i, a)| (IdKey::new(&a.name), i))
+            .map(|(i, a)| (a.name.clone(), i))
             .collect();
         let device_index = snapshot
             .devices
             .iter()
             .enumerate()
-            .map(|(i, d)| (IdKey::new(&d.name), i))
+            .map(|(i, d)| (d.name.clone(), i))
             .collect();
         AccountBook {
             accounts: snapshot.accounts,
@@ -561,5 +621,112 @@ impl PartialEq for AccountBook {
     /// Two books are equal when they hold the same events, whatever order they came in.
     fn eq(&self, other: &Self) -> bool {
         self.snapshot() == other.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskledger_events::Ip;
+
+    const MINUTE: i64 = 60 * Timestamp::MICROS_PER_SECOND;
+    const DAY: i64 = Timestamp::MICROS_PER_DAY;
+    const START: i64 = 1_735_689_600_000_000; // 2025-01-01T00:00:00Z
+
+    fn login(id: String, at: i64, account: &str, device: &str, network: Network) -> Event {
+        Event {
+            id,
+            at: Timestamp(at),
+            body: Body::Login {
+                account: account.into(),
+                device: device.into(),
+                ip: Ip::V4([10, 0, 0, 1]),
+                lat: 51.5,
+                lon: -0.12,
+                country: Country::parse("GB").unwrap(),
+                accuracy_km: 20.0,
+                network: Some(network),
+            },
+        }
+    }
+
+    /// Years of logins: account `a` signs in from home every 6 hours (located) and through a
+    /// VPN on its phone every `vpn_every` minutes; account `b` signs in on `a`'s home device
+    /// every 30 minutes, so that device is shared and indexed.
+    fn years_of_logins(days: i64, vpn_every: i64) -> AccountBook {
+        let mut book = AccountBook::new();
+        let mut n = 0;
+        let mut next_id = || {
+            n += 1;
+            format!("e{n:09}")
+        };
+        for day in 0..days {
+            let midnight = START + day * DAY;
+            for quarter in 0..4 {
+                let at = midnight + quarter * 6 * 60 * MINUTE + 7 * MINUTE;
+                book.apply(&login(next_id(), at, "a", "home", Network::Residential));
+            }
+            for minute in (0..24 * 60).step_by(vpn_every as usize) {
+                let at = midnight + minute * MINUTE;
+                book.apply(&login(next_id(), at, "a", "phone", Network::Vpn));
+            }
+            for half_hour in 0..48 {
+                let at = midnight + half_hour * 30 * MINUTE + 3 * MINUTE;
+                book.apply(&login(next_id(), at, "b", "home", Network::Mobile));
+            }
+        }
+        book
+    }
+
+    fn device<'a>(book: &'a AccountBook, name: &str) -> &'a DeviceState {
+        let index = book.device_index.get(name).unwrap();
+        &book.devices[index]
+    }
+
+    fn account<'a>(book: &'a AccountBook, name: &str) -> &'a AccountState {
+        let index = book.account_index.get(name).unwrap();
+        &book.accounts[index]
+    }
+
+    /// The bounds of `docs/policy-accounts.md` ("Memory bound") over three years: the
+    /// shared-device index keeps at most 2 logins per (device, account, day), a device used by
+    /// one account keeps none, an account keeps every located login and at most 2 non-located
+    /// logins per (device, day), whatever the login rate.
+    #[test]
+    fn years_of_logins_stay_within_the_stated_bounds() {
+        let days = 3 * 366;
+        let book = years_of_logins(days, 15);
+        let a = account(&book, "a");
+        let b = account(&book, "b");
+        let days = days as usize;
+        // Located logins: every one is kept (4 a day for a, 48 a day for b).
+        assert_eq!(a.located.len(), 4 * days);
+        assert_eq!(b.located.len(), 48 * days);
+        // Non-located logins: 96 a day on the phone, at most 2 a day kept.
+        assert!(a.hidden.len() <= 2 * days, "{}", a.hidden.len());
+        assert!(b.hidden.is_empty());
+        // The phone is a's alone: not indexed. Home is shared: at most 2 per account and day.
+        let phone = device(&book, "phone");
+        assert!(phone.sole.is_some() && phone.uses.is_empty());
+        let home = device(&book, "home");
+        assert!(home.sole.is_none());
+        for who in ["a", "b"] {
+            let index = book.account_index.get(who).unwrap();
+            let kept = home.uses.iter().filter(|u| u.account == index).count();
+            assert!(kept <= 2 * days, "{who}: {kept} uses kept over {days} days");
+        }
+        // A bot rate costs nothing more: a VPN login every minute keeps the same lists.
+        let short = 40;
+        let slow = years_of_logins(short, 15);
+        let fast = years_of_logins(short, 1);
+        assert_eq!(
+            account(&slow, "a").hidden.len(),
+            account(&fast, "a").hidden.len()
+        );
+        assert_eq!(
+            device(&slow, "home").uses.len(),
+            device(&fast, "home").uses.len()
+        );
+        assert_eq!(account(&fast, "a").located.len(), 4 * short as usize);
     }
 }

@@ -16,7 +16,7 @@ pub use policy::Policy;
 /// The version of what the folds compute. Bump it whenever a change to `pairs` or `accounts`
 /// changes their state or its meaning: snapshots of another version are rebuilt from the log,
 /// never loaded (their bytes may still decode).
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 use serde::{Deserialize, Serialize};
 

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::state::{until, DeviceState, DeviceUse};
 
 /// Two accounts that signed in on one device within the window of each other. The evidence is
-/// the first such pair of logins in event order (the link's first moment), which does not
-/// change as `T` moves on.
+/// the link's first moment (the first login, in event order, with a login of the other account
+/// within the window before it) and the earliest login of the other account within that
+/// window: it does not change as `T` moves on, nor with logins after `T`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Link {
     /// The two accounts, lower index first.
@@ -27,22 +28,38 @@ pub(crate) fn device_links(device: &DeviceState, at: i64, window_micros: i64) ->
     }
     let mut latest_by_account: BTreeMap<usize, &DeviceUse> = BTreeMap::new();
     let mut links: BTreeMap<(usize, usize), Link> = BTreeMap::new();
-    for current in uses {
+    for (position, current) in uses.iter().enumerate() {
         let oldest_in_window = current.at.saturating_sub(window_micros);
         latest_by_account.retain(|_, latest| latest.at >= oldest_in_window);
-        for (&other, &earlier) in &latest_by_account {
+        for (&other, &latest) in &latest_by_account {
             if other == current.account {
                 continue;
             }
             let pair = (other.min(current.account), other.max(current.account));
             links.entry(pair).or_insert_with(|| Link {
                 accounts: pair,
-                evidence: (earlier.clone(), current.clone()),
+                evidence: (
+                    earliest_in_window(&uses[..position], other, oldest_in_window)
+                        .unwrap_or(latest)
+                        .clone(),
+                    current.clone(),
+                ),
             });
         }
         latest_by_account.insert(current.account, current);
     }
     links.into_values().collect()
+}
+
+/// The earliest login of `account` at or after `oldest` in `uses` (sorted). The evidence pairs
+/// the link's first login with this one, not with the latest login of the other account before
+/// it: the latest of a day can be a login that the index drops once a later login of that
+/// day arrives (after `T`), while the earliest login of each day at or before `T` is kept
+/// whatever comes later, so the evidence at `T` is the same as in a book that only saw the
+/// events up to `T`.
+fn earliest_in_window(uses: &[DeviceUse], account: usize, oldest: i64) -> Option<&DeviceUse> {
+    let start = uses.partition_point(|u| u.at < oldest);
+    uses[start..].iter().find(|u| u.account == account)
 }
 
 /// Clusters of accounts joined by links: union-find with path halving and union by size.
@@ -108,7 +125,7 @@ mod tests {
     fn use_(at: i64, id: &str, account: usize) -> DeviceUse {
         DeviceUse {
             at,
-            id: id.into(),
+            id: super::super::state::EventId::new(id),
             account,
         }
     }
@@ -117,6 +134,7 @@ mod tests {
     fn window_is_inclusive_and_links_record_their_first_moment() {
         let device = DeviceState {
             name: "d".into(),
+            sole: None,
             uses: vec![
                 use_(0, "a1", 0),
                 use_(10, "b1", 1),

@@ -5,43 +5,64 @@
 use riskledger_events::{Country, Role, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use super::id::EventId;
+
 /// The shared-device index keeps, per device, account and bucket of this length, only the
-/// earliest and the latest login. Exact for every shared-device window of at least one bucket
-/// (see `docs/policy-accounts.md`, "Memory bound").
+/// earliest and the latest login; an account's non-located logins are kept the same way per
+/// device. Exact for every shared-device window of at least one bucket (see
+/// `docs/policy-accounts.md`, "Memory bound").
 pub(crate) const DEVICE_BUCKET_MICROS: i64 = Timestamp::MICROS_PER_DAY;
 
-/// The total order of events used everywhere: event time, then event id.
-pub(crate) type OrderKey<'a> = (i64, &'a str);
+/// The total order of events used everywhere: event time, then event id (its bytes, which is
+/// the byte order of the text).
+pub(crate) type OrderKey<'a> = (i64, &'a [u8]);
 
 pub(crate) trait Ordered {
     fn key(&self) -> OrderKey<'_>;
+}
+
+/// Items kept at most two per group and bucket (see [`keep_extremes`]).
+pub(crate) trait Grouped: Ordered {
+    fn group(&self) -> usize;
 }
 
 /// The `account_opened` that gives an account its role and home country.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Opened {
     pub at: i64,
-    pub id: Box<str>,
+    pub id: EventId,
     pub role: Role,
     pub country: Country,
 }
 
-/// A login whose network says where the person is (not vpn, tor or hosting).
+/// A login whose network says where the person is (not vpn, tor or hosting). 64 bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LocatedLogin {
     pub at: i64,
-    pub id: Box<str>,
+    pub id: EventId,
     pub lat: f64,
     pub lon: f64,
     pub accuracy_km: f64,
+    /// Index into [`super::AccountBook`]'s devices.
+    pub device: u32,
     pub country: Country,
+}
+
+/// A login through vpn, tor or hosting: kept only for the shared-device index, compacted like
+/// it (the earliest and the latest per device and bucket).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HiddenLogin {
+    pub at: i64,
+    pub id: EventId,
+    /// Index into [`super::AccountBook`]'s devices.
+    pub device: u32,
 }
 
 /// The first login of an account from one device (or from any device, for `first_login`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FirstUse {
     pub at: i64,
-    pub id: Box<str>,
+    pub id: EventId,
     /// Index into [`super::AccountBook`]'s devices.
     pub device: usize,
 }
@@ -49,7 +70,7 @@ pub(crate) struct FirstUse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Payout {
     pub at: i64,
-    pub id: Box<str>,
+    pub id: EventId,
     pub method: Box<str>,
     pub country: Country,
 }
@@ -58,7 +79,7 @@ pub(crate) struct Payout {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct DeviceUse {
     pub at: i64,
-    pub id: Box<str>,
+    pub id: EventId,
     /// Index into [`super::AccountBook`]'s accounts.
     pub account: usize,
 }
@@ -75,30 +96,59 @@ pub(crate) struct AccountState {
     pub devices: Vec<FirstUse>,
     /// Every located login, sorted: the location rules need the whole sequence for any `T`.
     pub located: Vec<LocatedLogin>,
+    /// Non-located logins, sorted, at most two per device and bucket: what the shared-device
+    /// index needs of them once a device is shared.
+    pub hidden: Vec<HiddenLogin>,
     /// Every `payout_method_changed`, sorted.
     pub payouts: Vec<Payout>,
 }
 
-/// The logins of one device, sorted, compacted to at most two per account and bucket.
+/// One device. While a single account has used it (nearly every device), its logins are those
+/// the account keeps (`located` and `hidden` with this device) and `uses` is empty: a device
+/// used by one account links nothing. Once a second account signs in on it, `uses` holds the
+/// logins of every account on it, sorted, compacted to at most two per account and bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct DeviceState {
     pub name: Box<str>,
+    /// The only account that used the device so far; `None` once it is shared.
+    pub sole: Option<usize>,
     pub uses: Vec<DeviceUse>,
 }
 
 macro_rules! ordered {
     ($($t:ty),+) => {$(
         impl Ordered for $t {
+            #[inline]
             fn key(&self) -> OrderKey<'_> {
-                (self.at, &self.id)
+                (self.at, self.id.as_bytes())
             }
         }
     )+};
 }
-ordered!(Opened, LocatedLogin, FirstUse, Payout, DeviceUse);
+ordered!(
+    Opened,
+    LocatedLogin,
+    HiddenLogin,
+    FirstUse,
+    Payout,
+    DeviceUse
+);
+
+impl Grouped for DeviceUse {
+    fn group(&self) -> usize {
+        self.account
+    }
+}
+
+impl Grouped for HiddenLogin {
+    fn group(&self) -> usize {
+        self.device as usize
+    }
+}
 
 /// Inserts `item` at its place in a sorted list; false when an item with the same key is
 /// already there (the same event applied twice). Appending in time order is the fast path.
+#[inline]
 pub(crate) fn insert_sorted<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
     match list.last() {
         None => {
@@ -111,11 +161,66 @@ pub(crate) fn insert_sorted<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
         }
         _ => {}
     }
+    insert_sorted_late(list, item)
+}
+
+#[inline(never)]
+fn insert_sorted_late<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
     match list.binary_search_by(|probe| probe.key().cmp(&item.key())) {
         Ok(_) => false,
         Err(position) => {
             list.insert(position, item);
             true
+        }
+    }
+}
+
+/// Adds `item` to a sorted list that keeps, per group and bucket, only the earliest and the
+/// latest item (by event order): the result depends only on the set of items added.
+///
+/// Why that loses nothing for shared devices: a dropped login `t` lies between the kept
+/// `first < t < last` of its bucket, `last - first < bucket <= window`. Any other account's
+/// login `b` within the window of `t` is also within the window of `first` (when
+/// `b <= T < last`) or of `last`, so every link between two accounts exists at the same times
+/// `T` with or without `t`.
+pub(crate) fn keep_extremes<T: Grouped>(list: &mut Vec<T>, item: T) {
+    let at = item.key().0;
+    let group = item.group();
+    let bucket_start = at
+        .div_euclid(DEVICE_BUCKET_MICROS)
+        .saturating_mul(DEVICE_BUCKET_MICROS);
+    let bucket_end = bucket_start.saturating_add(DEVICE_BUCKET_MICROS);
+    // Items mostly arrive in time order: the bucket is then the tail of the list, found
+    // without a binary search (which costs a cache miss per step on a cold list).
+    let to = if list.last().is_none_or(|last| last.key().0 < bucket_end) {
+        list.len()
+    } else {
+        list.partition_point(|u| u.key().0 < bucket_end)
+    };
+    let in_bucket = list[..to]
+        .iter()
+        .rev()
+        .take_while(|u| u.key().0 >= bucket_start)
+        .count();
+    let from = to - in_bucket;
+    let mut same_group = (from..to).filter(|&i| list[i].group() == group);
+    let earliest = same_group.next();
+    let latest = same_group.next_back();
+    match (earliest, latest) {
+        (Some(earliest), Some(latest)) => {
+            if item.key() < list[earliest].key() {
+                // The old earliest is now in the middle: it goes.
+                list.remove(earliest);
+                insert_sorted(list, item);
+            } else if item.key() > list[latest].key() {
+                list.remove(latest);
+                insert_sorted(list, item);
+            }
+        }
+        // None or one item of the group in the bucket: keep this one too (unless it is that
+        // very item again).
+        _ => {
+            insert_sorted(list, item);
         }
     }
 }
@@ -144,17 +249,20 @@ impl AccountState {
             first_login: None,
             devices: Vec::new(),
             located: Vec::new(),
+            hidden: Vec::new(),
             payouts: Vec::new(),
         }
     }
 
     /// Records a login on `device`: keeps the earliest login of the account and of each
-    /// device. Allocates only when one of them changes (rarely, after the first few logins).
-    pub fn record_login(&mut self, at: i64, id: &str, device: usize) {
-        let earlier_than = |first: &FirstUse| (at, id) < first.key();
+    /// device. Copies the id only when one of them changes (rarely, after the first few
+    /// logins).
+    #[inline]
+    pub fn record_login(&mut self, at: i64, id: &EventId, device: usize) {
+        let earlier_than = |first: &FirstUse| (at, id.as_bytes()) < first.key();
         let use_ = || FirstUse {
             at,
-            id: id.into(),
+            id: id.clone(),
             device,
         };
         if self.first_login.as_ref().is_none_or(earlier_than) {
@@ -165,6 +273,22 @@ impl AccountState {
             Some(_) => {}
             None => self.devices.push(use_()),
         }
+    }
+
+    /// The logins of this account on `device` that the shared-device index needs (every
+    /// located one, the kept non-located ones), in no particular order.
+    pub fn logins_on(&self, device: usize) -> impl Iterator<Item = (i64, &EventId)> + '_ {
+        let located = self
+            .located
+            .iter()
+            .filter(move |l| l.device as usize == device)
+            .map(|l| (l.at, &l.id));
+        let hidden = self
+            .hidden
+            .iter()
+            .filter(move |l| l.device as usize == device)
+            .map(|l| (l.at, &l.id));
+        located.chain(hidden)
     }
 
     /// The account's home country and role as of `at`.
@@ -184,64 +308,25 @@ impl AccountState {
 }
 
 impl DeviceState {
-    pub fn new(name: &str) -> Self {
+    pub fn new(name: &str, account: usize) -> Self {
         DeviceState {
             name: name.into(),
+            sole: Some(account),
             uses: Vec::new(),
         }
     }
 
-    /// Adds one login, keeping per account and bucket only the earliest and the latest login.
-    ///
-    /// Why that loses nothing: a dropped login `t` lies between the kept `first < t < last` of
-    /// its bucket, `last - first < bucket <= window`. Any other account's login `b` within the
-    /// window of `t` is also within the window of `first` (when `b <= T < last`) or of `last`,
-    /// so every link between two accounts exists at the same times `T` with or without `t`.
-    pub fn record_use(&mut self, at: i64, id: &str, account: usize) {
-        let bucket_start = at
-            .div_euclid(DEVICE_BUCKET_MICROS)
-            .saturating_mul(DEVICE_BUCKET_MICROS);
-        let bucket_end = bucket_start.saturating_add(DEVICE_BUCKET_MICROS);
-        // Logins mostly arrive in time order: the bucket is then the tail of the list, found
-        // without a binary search (which costs a cache miss per step on a cold device).
-        let to = if self.uses.last().is_none_or(|last| last.at < bucket_end) {
-            self.uses.len()
-        } else {
-            self.uses.partition_point(|u| u.at < bucket_end)
-        };
-        let in_bucket = self.uses[..to]
-            .iter()
-            .rev()
-            .take_while(|u| u.at >= bucket_start)
-            .count();
-        let from = to - in_bucket;
-        let mut same_account = (from..to).filter(|&i| self.uses[i].account == account);
-        let earliest = same_account.next();
-        let latest = same_account.next_back();
-        let key = (at, id);
-        // Allocates only for a login that is kept.
-        let new_use = || DeviceUse {
-            at,
-            id: id.into(),
-            account,
-        };
-        match (earliest, latest) {
-            (Some(earliest), Some(latest)) => {
-                if key < self.uses[earliest].key() {
-                    // The old earliest is now in the middle: it goes.
-                    self.uses.remove(earliest);
-                    insert_sorted(&mut self.uses, new_use());
-                } else if key > self.uses[latest].key() {
-                    self.uses.remove(latest);
-                    insert_sorted(&mut self.uses, new_use());
-                }
-            }
-            // None or one login of the account in the bucket: keep this one too (unless it
-            // is that very login again).
-            _ => {
-                insert_sorted(&mut self.uses, new_use());
-            }
-        }
+    /// Adds one login to the shared-device index, keeping per account and bucket only the
+    /// earliest and the latest login.
+    pub fn record_use(&mut self, at: i64, id: &EventId, account: usize) {
+        keep_extremes(
+            &mut self.uses,
+            DeviceUse {
+                at,
+                id: id.clone(),
+                account,
+            },
+        );
     }
 }
 
@@ -252,9 +337,9 @@ mod tests {
     const HOUR: i64 = 3_600 * Timestamp::MICROS_PER_SECOND;
 
     fn kept(order: &[(i64, &str, usize)]) -> Vec<(i64, String, usize)> {
-        let mut device = DeviceState::new("d");
+        let mut device = DeviceState::new("d", 0);
         for &(at, id, account) in order {
-            device.record_use(at, id, account);
+            device.record_use(at, &EventId::new(id), account);
         }
         device
             .uses
@@ -295,14 +380,15 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn record_sizes_stay_as_documented() {
         use std::mem::size_of;
-        assert_eq!(size_of::<LocatedLogin>(), 56);
-        assert_eq!(size_of::<DeviceUse>(), 32);
-        assert_eq!(size_of::<FirstUse>(), 32);
+        assert_eq!(size_of::<LocatedLogin>(), 64);
+        assert_eq!(size_of::<HiddenLogin>(), 40);
+        assert_eq!(size_of::<DeviceUse>(), 40);
+        assert_eq!(size_of::<FirstUse>(), 40);
         assert!(
-            size_of::<AccountState>() <= 160,
+            size_of::<AccountState>() <= 192,
             "{}",
             size_of::<AccountState>()
         );
-        assert_eq!(size_of::<DeviceState>(), 40);
+        assert_eq!(size_of::<DeviceState>(), 56);
     }
 }
