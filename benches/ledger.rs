@@ -13,7 +13,7 @@ use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use riskledger::events::codec;
-use riskledger::store::{records_verified, SledBackend, SledOptions};
+use riskledger::store::{records_verified, Log, SledBackend, SledOptions};
 use riskledger::{AppendOptions, Ledger};
 
 const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
@@ -135,8 +135,25 @@ fn cold_replay(c: &mut Criterion) {
             assert_eq!(count as u64, REPLAY_EVENTS);
         })
     });
+    // Opening the log for appends: rebuilding the id index and references from every block,
+    // then from a store checkpoint (reads only what follows it: here nothing).
     group.bench_function("open_log_for_appends", |b| {
-        b.iter(|| riskledger::open_log(dir.path()).unwrap().head())
+        b.iter(|| {
+            let backend = SledBackend::open(dir.path(), &SledOptions::default()).unwrap();
+            Log::open_rebuilding(backend).unwrap().head()
+        })
+    });
+    riskledger::open_log(dir.path())
+        .unwrap()
+        .checkpoint()
+        .unwrap();
+    group.bench_function("open_log_from_checkpoint", |b| {
+        b.iter(|| {
+            let backend = SledBackend::open(dir.path(), &SledOptions::default()).unwrap();
+            let log = Log::open(backend).unwrap();
+            assert_eq!(log.checkpoint_seq(), REPLAY_EVENTS);
+            log.head()
+        })
     });
     group.finish();
 }

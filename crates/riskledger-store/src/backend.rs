@@ -83,4 +83,11 @@ pub trait Backend: Send {
     /// The head the backend last acknowledged, recorded apart from the blocks, so that a store
     /// that silently lost acknowledged blocks is caught. `None` when never written.
     fn acknowledged_head(&self) -> Result<Option<Head>, BackendError>;
+
+    /// Where the log keeps its checkpoint (the id index and references as of a seq, derived
+    /// state: `docs/format.md`), or `None` for a backend that keeps none (every open then
+    /// rebuilds from the blocks).
+    fn checkpoint_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }

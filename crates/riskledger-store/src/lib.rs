@@ -7,6 +7,7 @@
 
 mod backend;
 pub mod block;
+mod checkpoint;
 mod ids;
 mod log;
 mod sled_backend;
@@ -15,8 +16,8 @@ use std::path::Path;
 
 pub use backend::{Backend, BackendError, BlockIter, Head, StoredBlock};
 pub use log::{
-    records_verified, verify, AppendError, AppendOptions, Log, OnInvalid, Outcome, Receipt, Record,
-    Records, RejectReason, Rejection, StoreError, Verification,
+    records_verified, verify, AppendError, AppendOptions, CheckpointError, Log, OnInvalid, Outcome,
+    Receipt, Record, Records, RejectReason, Rejection, StoreError, Verification,
 };
 pub use sled_backend::{SledBackend, SledBytes, SledOptions};
 

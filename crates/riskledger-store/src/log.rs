@@ -12,6 +12,7 @@ use riskledger_events::{ChainHash, ChainHasher, Event, EventError, Timestamp, GE
 
 use crate::backend::{Backend, BackendError, BlockIter, Head};
 use crate::block::{Block, BlockBuilder, BlockError};
+use crate::checkpoint::{self, Checkpoint, Unusable};
 use crate::ids::{fingerprint, IdIndex, Undo};
 
 /// What an append does with an event that is invalid or conflicts with an earlier one.
@@ -97,6 +98,16 @@ pub enum AppendError {
     Storage(#[from] BackendError),
     /// An earlier commit failed; reopen the log before appending again.
     #[error("an earlier append failed in storage; reopen the ledger before appending again")]
+    NeedsReopen,
+}
+
+/// Why a checkpoint was not written. The log is unaffected: the next open reads more blocks.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("writing the store checkpoint: {0}")]
+    Io(#[from] std::io::Error),
+    /// An earlier commit failed, so memory may not describe the store: reopen first.
+    #[error("an earlier append failed in storage; reopen the ledger before checkpointing")]
     NeedsReopen,
 }
 
@@ -192,10 +203,11 @@ impl<Bytes: AsRef<[u8]>> Loaded<Bytes> {
         self.first_seq + self.entries.len() as u64 - 1
     }
 
-    /// Walks the chain through this block from `prev` (left at the block's last stored hash):
-    /// the first seq whose stored hash is not the link of its bytes to the one before.
-    fn first_break(&self, chain: &ChainHasher, prev: &mut ChainHash) -> Option<u64> {
-        (self.first_seq..=self.last_seq()).find(|&seq| {
+    /// Walks the chain through this block from `prev`, the hash before seq `from` (left at the
+    /// block's last stored hash): the first seq from `from` on whose stored hash is not the
+    /// link of its bytes to the one before.
+    fn first_break(&self, chain: &ChainHasher, prev: &mut ChainHash, from: u64) -> Option<u64> {
+        (self.first_seq.max(from)..=self.last_seq()).find(|&seq| {
             let hash = self.hash(seq);
             let follows = chain.link(seq, prev, self.stored(seq)) == hash;
             *prev = hash;
@@ -261,6 +273,8 @@ pub struct Log<B: Backend> {
     /// A commit failed after the backend may have stored some of it: memory no longer
     /// describes the store, so appends are refused until the log is reopened.
     needs_reopen: bool,
+    /// The seq the last checkpoint loaded or written covers (0: none).
+    checkpoint_seq: u64,
 }
 
 /// Most block buffers kept for reuse (one full append's worth).
@@ -279,16 +293,35 @@ fn carries_references(stored: &[u8]) -> bool {
 }
 
 impl<B: Backend> Log<B> {
-    /// Opens a log on `backend`: rebuilds the id index and the reference state from the blocks,
-    /// recomputes the whole hash chain (on a second thread, while the index is rebuilt) and
-    /// checks that every acknowledged event is still there. A log that fails these checks does
-    /// not open; `verify` names the problem.
+    /// Opens a log on `backend`. When the backend holds a checkpoint that is intact and belongs
+    /// to this log (its seq is in the log and the log's hash at that seq is the checkpoint's),
+    /// loads the id index and the references from it and reads only the blocks after it;
+    /// otherwise (absent, damaged, another version, another log: logged as a warning) rebuilds
+    /// both from every block. Either way, the blocks it reads are checked (structure, dense
+    /// seqs, the hash chain, on a second thread, from the checkpoint's hash; unique ids), and
+    /// every acknowledged event must still be there. A log that fails these checks does not
+    /// open; `verify` names the problem. The blocks a checkpoint covers are not re-read:
+    /// checking them is `verify`'s job.
     pub fn open(backend: B) -> Result<Self, StoreError> {
-        let mut ids = IdIndex::default();
-        let mut refs = References::new();
-        let mut head = Head::EMPTY;
+        let start = load_checkpoint(&backend);
+        Self::open_from(backend, start)
+    }
+
+    /// Opens a log ignoring any checkpoint: reads and checks every block, rebuilding the id
+    /// index and references from seq 1.
+    pub fn open_rebuilding(backend: B) -> Result<Self, StoreError> {
+        Self::open_from(backend, None)
+    }
+
+    /// Opens from a checkpoint and the first block key to read after it, or from nothing.
+    fn open_from(backend: B, start: Option<(Checkpoint, u64)>) -> Result<Self, StoreError> {
+        let (mut ids, mut refs, covered, start_key) = match start {
+            Some((checkpoint, key)) => (checkpoint.ids, checkpoint.refs, checkpoint.head, key),
+            None => (IdIndex::default(), References::new(), Head::EMPTY, 1),
+        };
+        let mut head = covered;
         let mut reader = BlockReader::new();
-        let verifier = ChainVerifier::start()?;
+        let verifier = ChainVerifier::start(covered.hash, covered.seq + 1)?;
         let mut unanswered = 0usize;
         let take_verdict = |unanswered: &mut usize| -> Result<(), StoreError> {
             *unanswered -= 1;
@@ -300,19 +333,20 @@ impl<B: Backend> Log<B> {
                 ))),
             }
         };
-        for item in backend.blocks_from(0) {
+        let mut expected_key = start_key;
+        for item in backend.blocks_from(if covered.seq == 0 { 0 } else { start_key }) {
             let (key, bytes) = item?;
             let block = Arc::new(Loaded::parse(key, bytes)?);
-            if block.first_seq != head.seq + 1 {
+            if block.first_seq != expected_key {
                 return Err(damaged(
                     head.seq + 1,
                     format!(
-                        "expected a block starting at seq {}, found one at {}",
-                        head.seq + 1,
+                        "expected a block starting at seq {expected_key}, found one at {}",
                         block.first_seq
                     ),
                 ));
             }
+            expected_key = block.last_seq() + 1;
             if verifier.blocks.send(Arc::clone(&block)).is_err() {
                 return Err(damaged(block.first_seq, "the chain verifier stopped"));
             }
@@ -320,7 +354,7 @@ impl<B: Backend> Log<B> {
             if unanswered >= READ_AHEAD_BLOCKS {
                 take_verdict(&mut unanswered)?;
             }
-            for seq in block.first_seq..=block.last_seq() {
+            for seq in block.first_seq.max(covered.seq + 1)..=block.last_seq() {
                 let stored = block.stored(seq);
                 let id = codec::peek_id(stored)
                     .ok_or_else(|| damaged(seq, "record has no readable id"))?;
@@ -344,7 +378,12 @@ impl<B: Backend> Log<B> {
             take_verdict(&mut unanswered)?;
         }
         check_acknowledged(&backend, &head)?;
-        tracing::debug!(events = head.seq, ids = ids.len(), "log opened");
+        tracing::debug!(
+            events = head.seq,
+            ids = ids.len(),
+            checkpoint = covered.seq,
+            "log opened"
+        );
         Ok(Log {
             backend,
             chain: ChainHasher::new(),
@@ -353,7 +392,31 @@ impl<B: Backend> Log<B> {
             refs,
             spare_buffers: Vec::new(),
             needs_reopen: false,
+            checkpoint_seq: covered.seq,
         })
+    }
+
+    /// Writes the store checkpoint now: the id index and the references as of the head, with
+    /// the head's seq and hash (`docs/format.md`), atomically replacing the previous one. The
+    /// next open loads it and reads only the blocks after it. Returns the seq it covers, or
+    /// `None` when the backend keeps no checkpoint. Costs a write of about 16 bytes per event
+    /// and one fsync; a failure leaves the previous checkpoint (or none) and the log intact.
+    pub fn checkpoint(&mut self) -> Result<Option<u64>, CheckpointError> {
+        if self.needs_reopen {
+            return Err(CheckpointError::NeedsReopen);
+        }
+        let Some(path) = self.backend.checkpoint_path() else {
+            return Ok(None);
+        };
+        checkpoint::write(&path, &self.head, &self.ids, &self.refs)?;
+        self.checkpoint_seq = self.head.seq;
+        Ok(Some(self.head.seq))
+    }
+
+    /// The seq the last checkpoint covers: the one this open loaded, or the last one
+    /// [`Log::checkpoint`] wrote since. 0 when there is none (the open read every block).
+    pub fn checkpoint_seq(&self) -> u64 {
+        self.checkpoint_seq
     }
 
     pub fn head(&self) -> Head {
@@ -402,6 +465,8 @@ impl<B: Backend> Log<B> {
             std::mem::take(&mut self.spare_buffers),
             events.len(),
         );
+        // Grow the id index once, before the batch, not in the middle of it.
+        self.ids.reserve(events.len());
         let mut staged = self.refs.stage();
         let mut undo: Vec<Undo> = Vec::with_capacity(events.len());
         let mut reader = BlockReader::new();
@@ -687,6 +752,52 @@ fn admit<B: Backend>(
     Ok(Admitted::New(seq, token))
 }
 
+/// The backend's checkpoint and the first block key to read after it, when the checkpoint is
+/// intact and belongs to this log; `None` (after a warning when there was one) otherwise.
+fn load_checkpoint<B: Backend>(backend: &B) -> Option<(Checkpoint, u64)> {
+    let path = backend.checkpoint_path()?;
+    let checkpoint = match checkpoint::read(&path) {
+        Ok(checkpoint) => checkpoint,
+        Err(Unusable::Absent) => return None,
+        Err(why) => {
+            tracing::warn!(%why, path = %path.display(), "store checkpoint unusable; rebuilding the id index and references from every block");
+            return None;
+        }
+    };
+    let seq = checkpoint.head.seq;
+    match start_after(backend, &checkpoint.head) {
+        Ok(Some(key)) => Some((checkpoint, key)),
+        Ok(None) => {
+            tracing::warn!(seq, path = %path.display(), "store checkpoint is not of this log; rebuilding from every block");
+            None
+        }
+        Err(err) => {
+            tracing::warn!(seq, %err, "store checkpoint could not be checked against the log; rebuilding from every block");
+            None
+        }
+    }
+}
+
+/// Whether the log holds `covered` (its hash at that seq): then the key of the first block to
+/// read after it (the block holding `covered.seq` when it does not end there).
+fn start_after<B: Backend>(backend: &B, covered: &Head) -> Result<Option<u64>, StoreError> {
+    if covered.seq == 0 {
+        return Ok((covered.hash == GENESIS_HASH).then_some(1));
+    }
+    let Some((key, bytes)) = backend.block_at_or_before(covered.seq)? else {
+        return Ok(None);
+    };
+    let block = Loaded::parse(key, bytes)?;
+    if !block.contains(covered.seq) || block.hash(covered.seq) != covered.hash {
+        return Ok(None);
+    }
+    Ok(Some(if block.last_seq() == covered.seq {
+        covered.seq + 1
+    } else {
+        key
+    }))
+}
+
 /// Checks that the blocks reach the head the backend last acknowledged, with the same hash.
 fn check_acknowledged<B: Backend>(backend: &B, head: &Head) -> Result<(), StoreError> {
     let Some(acked) = backend.acknowledged_head()? else {
@@ -722,16 +833,17 @@ struct ChainVerifier<Bytes> {
 }
 
 impl<Bytes: AsRef<[u8]> + Send + Sync + 'static> ChainVerifier<Bytes> {
-    fn start() -> Result<Self, StoreError> {
+    /// Starts checking from seq `from`, whose predecessor's hash is `prev`.
+    fn start(prev: ChainHash, from: u64) -> Result<Self, StoreError> {
         let (blocks, inbox) = sync_channel::<Arc<Loaded<Bytes>>>(READ_AHEAD_BLOCKS);
         let (outbox, verdicts) = sync_channel(READ_AHEAD_BLOCKS);
         std::thread::Builder::new()
             .name("riskledger-chain".into())
             .spawn(move || {
                 let chain = ChainHasher::new();
-                let mut prev = GENESIS_HASH;
+                let mut prev = prev;
                 for block in inbox {
-                    let bad = block.first_break(&chain, &mut prev);
+                    let bad = block.first_break(&chain, &mut prev, from);
                     if outbox.send(bad).is_err() || bad.is_some() {
                         return;
                     }
@@ -800,7 +912,7 @@ impl<'a, B: Backend> Records<'a, B> {
         self.next_seq = start_key;
         self.blocks = Some(self.backend.blocks_from(start_key));
         if self.verify_chain {
-            self.verifier = Some(ChainVerifier::start()?);
+            self.verifier = Some(ChainVerifier::start(GENESIS_HASH, 1)?);
         }
         Ok(())
     }

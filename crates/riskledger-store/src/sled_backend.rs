@@ -12,6 +12,7 @@ use crate::backend::{Backend, BackendError, BlockIter, Head, StoredBlock};
 const TREE: &str = "blocks";
 const MARKER_FILE: &str = "acknowledged-head";
 const LOCK_FILE: &str = "lock";
+const CHECKPOINT_FILE: &str = "log.checkpoint";
 const MARKER_CONTEXT: &str = "riskledger 2026-11-22 acknowledged head v1";
 const MARKER_BYTES: usize = 8 + 32 + 32;
 /// sled's segment size, fixed when a store is created. Measured on the 2-core machine
@@ -307,5 +308,9 @@ impl Backend for SledBackend {
         let seq = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
         let hash = bytes[8..40].try_into().expect("32 bytes");
         Ok(Some(Head { seq, hash }))
+    }
+
+    fn checkpoint_path(&self) -> Option<PathBuf> {
+        Some(self.dir.join(CHECKPOINT_FILE))
     }
 }
