@@ -1,13 +1,16 @@
 //! The peers a user would pick instead, on the same events and the same durability (the commit
 //! is durable before it returns): a PostgreSQL event store (`synchronous_commit=on`, one
 //! transaction per batch, ids unique so that re-sent events are not stored twice, as in
-//! riskledger). `cargo bench --bench peers -- --quick`; compare with `--bench ledger` in the
-//! same session.
+//! riskledger) and NATS JetStream (`nats/mod.rs`: file storage, `Nats-Msg-Id`, batched
+//! acknowledgements; fsync per write only on a server with `sync_interval: always`).
+//! `cargo bench --bench peers -- --quick`; compare with `--bench ledger` in the same session.
 //!
 //! PostgreSQL must listen on 127.0.0.1:5432 (user `postgres`, database `test`, trust auth;
-//! `.ci/run` starts it if it is down). When it is unreachable the bench says so loudly and
-//! measures nothing: it never reports a figure it did not take. NATS JetStream is not here yet.
+//! `.ci/run` starts it if it is down); NATS with JetStream on 127.0.0.1:4222 (see `nats/mod.rs`
+//! for the second server the bench starts itself). When a service is unreachable the bench says
+//! so loudly and measures nothing: it never reports a figure it did not take.
 
+mod nats;
 mod support;
 
 use std::net::{SocketAddr, TcpStream};
@@ -126,5 +129,11 @@ fn postgres_read_back(c: &mut Criterion) {
         .unwrap();
 }
 
-criterion_group!(benches, postgres_append, postgres_read_back);
+criterion_group!(
+    benches,
+    postgres_append,
+    postgres_read_back,
+    nats::nats_append,
+    nats::nats_read_back
+);
 criterion_main!(benches);
