@@ -41,7 +41,7 @@ pub use riskledger_projections::accounts::AccountReport;
 pub use riskledger_projections::pairs::PairReport;
 pub use riskledger_projections::{Level, Policy};
 pub use riskledger_store::{
-    AppendError, AppendOptions, Head, OnInvalid, Outcome, Receipt, Record, RejectReason, Rejection,
+    AppendError, AppendOptions, CheckpointError, Head, OnInvalid, Outcome, Receipt, Record, RejectReason, Rejection,
     StoreError, Verification,
 };
 
@@ -76,6 +76,10 @@ pub enum LedgerError {
     /// A snapshot could not be written. The log is unaffected; the next open replays more.
     #[error("writing the projection snapshot: {0}")]
     Snapshot(#[from] std::io::Error),
+    /// The store checkpoint could not be written. The log is unaffected; the next open reads
+    /// more of it. After [`CheckpointError::NeedsReopen`], reopen the ledger.
+    #[error("{0}")]
+    Checkpoint(#[from] CheckpointError),
 }
 
 /// Opening a ledger writes a snapshot when it replayed at least this many events of tail (or
@@ -309,6 +313,9 @@ impl Ledger {
             },
         )?;
         self.snapshot_seq = head.seq;
+        if self.log.checkpoint_seq() != head.seq {
+            self.log.checkpoint()?;
+        }
         Ok(())
     }
 

@@ -152,3 +152,27 @@ fn a_snapshot_of_another_log_or_a_damaged_one_is_rebuilt_not_trusted() {
     assert_eq!(opened.snapshot_seq(), 0, "a damaged snapshot is not loaded");
     assert_eq!(opened.state_digest(), expected);
 }
+
+#[test]
+fn closing_writes_the_store_checkpoint_beside_the_snapshot_so_reopening_reads_only_the_tail() {
+    let events = history(9, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    ledger
+        .append(&events[..150], &AppendOptions::default())
+        .unwrap();
+    ledger.close().unwrap();
+    let log = riskledger::open_log(dir.path()).unwrap();
+    assert_eq!(log.checkpoint_seq(), 150, "the log opened from the checkpoint");
+    drop(log);
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.snapshot_seq(), 150);
+    let receipt = ledger
+        .append(&events[100..], &AppendOptions::default())
+        .unwrap();
+    assert_eq!(
+        (receipt.appended, receipt.duplicates),
+        (50, 50),
+        "ids from before the checkpoint are still known"
+    );
+}

@@ -59,6 +59,9 @@ pub struct Options {
     pub json: bool,
 }
 
+/// An ingest that appended at least this many events writes a store checkpoint at the end.
+const CHECKPOINT_AFTER_APPENDED: u64 = 65_536;
+
 pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCode> {
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if file == Path::new("-") {
         (Box::new(std::io::stdin()), None)
@@ -82,6 +85,13 @@ pub fn run(data: &Path, file: &Path, options: &Options) -> anyhow::Result<ExitCo
         let _ = reader.join();
     }
     let (summary, stopped_at) = outcome?;
+    if summary.appended >= CHECKPOINT_AFTER_APPENDED {
+        // Derived state: with it the next open reads only the blocks after it; a failure
+        // only means a slower next open.
+        if let Err(err) = ledger.checkpoint() {
+            eprintln!("riskledger: warning: {err}");
+        }
+    }
     report(&summary, file, options.json)?;
     Ok(match stopped_at {
         Some(line) => {
