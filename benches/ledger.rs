@@ -14,7 +14,7 @@ use std::io::Write;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use riskledger::events::codec;
 use riskledger::store::{records_verified, Log, SledBackend, SledOptions};
-use riskledger::{AppendOptions, Ledger};
+use riskledger::{AppendOptions, Ledger, Policy};
 
 const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
 
@@ -153,6 +153,25 @@ fn cold_replay(c: &mut Criterion) {
             let log = Log::open(backend).unwrap();
             assert_eq!(log.checkpoint_seq(), REPLAY_EVENTS);
             log.head()
+        })
+    });
+    // The auditor's full rebuild: the verified read above, folded into every projection, and
+    // the state digest.
+    group.bench_function("full_rebuild_every_projection", |b| {
+        b.iter(|| {
+            let (replay, _) =
+                riskledger::replay(dir.path(), &Policy::default(), None, None).unwrap();
+            assert_eq!(replay.events, REPLAY_EVENTS);
+            replay.state_digest
+        })
+    });
+    // Reopening a closed ledger: the store checkpoint and the projection snapshot, no replay.
+    Ledger::open(dir.path()).unwrap().close().unwrap();
+    group.bench_function("ledger_reopen_from_snapshot", |b| {
+        b.iter(|| {
+            let ledger = Ledger::open(dir.path()).unwrap();
+            assert_eq!(ledger.snapshot_seq(), REPLAY_EVENTS);
+            ledger.head()
         })
     });
     group.finish();
