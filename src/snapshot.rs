@@ -4,8 +4,15 @@
 //!
 //! ```text
 //! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 LE | seq u64 LE | hash at seq [32]
-//! | payload length u64 LE
-//! | payload: State (policy digest, Books, Feed) in bincode 2 legacy | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
+//! | payload: State (policy digest, Books, Feed) in bincode 2 legacy, up to the check
+//! | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
+//! ```
+//!
+//! The payload is encoded straight into the file while the check is computed, so a snapshot
+//! never holds a second copy of the state in memory (it is as large as the state). Reading checks
+//! the whole file before decoding anything: damaged bytes never reach the decoder.
+//!
+//! ```text
 //! ```
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
@@ -13,7 +20,7 @@
 //! the log. It never gives a wrong answer, only a slower open.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use riskledger_events::ChainHash;
@@ -40,9 +47,9 @@ pub struct StateRef<'a> {
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 2;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v2";
-const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32 + 8;
+const VERSION: u8 = 3;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v3";
+const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
 
 /// Where a snapshot stands in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,24 +64,42 @@ pub fn path(dir: &Path) -> PathBuf {
 
 /// Writes a snapshot atomically (temporary file, fsync, rename, fsync of the directory).
 pub fn write(dir: &Path, covered: Covered, state: StateRef<'_>) -> std::io::Result<()> {
-    let payload = bincode::serde::encode_to_vec(state, bincode::config::legacy())
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + payload.len() + 32);
-    bytes.extend_from_slice(MAGIC);
-    bytes.push(VERSION);
-    bytes.extend_from_slice(&riskledger_projections::STATE_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&covered.seq.to_le_bytes());
-    bytes.extend_from_slice(&covered.hash);
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    let check = blake3::derive_key(CONTEXT, &bytes);
-    bytes.extend_from_slice(&check);
     let tmp = dir.join(format!("{FILE}.tmp"));
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(&bytes)?;
+    let mut out = Checked {
+        inner: BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?),
+        hasher: blake3::Hasher::new_derive_key(CONTEXT),
+    };
+    out.write_all(MAGIC)?;
+    out.write_all(&[VERSION])?;
+    out.write_all(&riskledger_projections::STATE_VERSION.to_le_bytes())?;
+    out.write_all(&covered.seq.to_le_bytes())?;
+    out.write_all(&covered.hash)?;
+    bincode::serde::encode_into_std_write(state, &mut out, bincode::config::legacy())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let check = *out.hasher.finalize().as_bytes();
+    let mut file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    file.write_all(&check)?;
     file.sync_all()?;
     fs::rename(&tmp, path(dir))?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// A writer that feeds the check with every byte it writes.
+struct Checked<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Write for Checked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Why a snapshot was not used.
@@ -113,11 +138,7 @@ pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
     }
     let seq = u64::from_le_bytes(body[13..21].try_into().expect("8 bytes"));
     let hash: ChainHash = body[21..53].try_into().expect("32 bytes");
-    let len = u64::from_le_bytes(body[53..61].try_into().expect("8 bytes"));
     let payload = &body[HEADER_BYTES..];
-    if payload.len() as u64 != len {
-        return Err(Unusable::Damaged("payload length does not match"));
-    }
     let (state, used): (State, usize) =
         bincode::serde::decode_from_slice(payload, bincode::config::legacy())
             .map_err(|e| Unusable::Decode(e.to_string()))?;
