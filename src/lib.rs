@@ -41,8 +41,8 @@ pub use riskledger_projections::accounts::AccountReport;
 pub use riskledger_projections::pairs::PairReport;
 pub use riskledger_projections::{Level, Policy};
 pub use riskledger_store::{
-    AppendError, AppendOptions, CheckpointError, Head, OnInvalid, Outcome, Receipt, Record, RejectReason, Rejection,
-    StoreError, Verification,
+    AppendError, AppendOptions, CheckpointError, Head, OnInvalid, Outcome, Receipt, Record,
+    RejectReason, Rejection, StoreError, Verification,
 };
 
 use feed::Feed;

@@ -163,7 +163,11 @@ fn closing_writes_the_store_checkpoint_beside_the_snapshot_so_reopening_reads_on
         .unwrap();
     ledger.close().unwrap();
     let log = riskledger::open_log(dir.path()).unwrap();
-    assert_eq!(log.checkpoint_seq(), 150, "the log opened from the checkpoint");
+    assert_eq!(
+        log.checkpoint_seq(),
+        150,
+        "the log opened from the checkpoint"
+    );
     drop(log);
     let mut ledger = Ledger::open(dir.path()).unwrap();
     assert_eq!(ledger.snapshot_seq(), 150);
