@@ -2,7 +2,6 @@
 
 use riskledger_events::{Event, Timestamp};
 use riskledger_projections::accounts::AccountBook;
-use riskledger_projections::accounts::Figures;
 use riskledger_projections::pairs::PairBook;
 use riskledger_projections::policy::{AccountPolicy, PairPolicy};
 use riskledger_projections::{Level, Policy};
@@ -196,33 +195,23 @@ impl Books {
         at: Timestamp,
     ) -> Level {
         self.accounts
-            .report(policy, account, at)
-            .map_or(Level::None, |r| r.level)
+            .level(policy, account, at)
+            .unwrap_or(Level::None)
     }
 
-    /// `account` and every account shared devices link it to at `at`, directly or not.
+    /// `account` and every account shared devices link it to at `at`, directly or not
+    /// (`account` alone when it does not exist at `at`).
     pub(crate) fn account_cluster(
         &self,
         policy: &AccountPolicy,
         account: &str,
         at: Timestamp,
     ) -> Vec<String> {
-        let mut seen = std::collections::BTreeSet::from([account.to_owned()]);
-        let mut to_visit = vec![account.to_owned()];
-        while let Some(current) = to_visit.pop() {
-            let Some(report) = self.accounts.report(policy, &current, at) else {
-                continue;
-            };
-            for signal in &report.signals {
-                if let Figures::SharedDevice(figures) = &signal.figures {
-                    for other in &figures.other_accounts {
-                        if seen.insert(other.clone()) {
-                            to_visit.push(other.clone());
-                        }
-                    }
-                }
-            }
+        let cluster = self.accounts.cluster(policy, account, at);
+        if cluster.is_empty() {
+            vec![account.to_owned()]
+        } else {
+            cluster
         }
-        seen.into_iter().collect()
     }
 }

@@ -14,6 +14,7 @@ mod rules;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::ControlFlow;
 
 use riskledger_events::{Body, Country, Event, Network, Role, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -25,9 +26,11 @@ pub use report::{
 
 use devices::{device_links, Clusters, Link};
 use names::NameIndex;
+use report::LevelSoFar;
 use state::{
-    insert_sorted, keep_earliest, keep_extremes, until, AccountState, DeviceState, DeviceUse,
-    EventId, FirstUse, HiddenLogin, LocatedLogin, Opened, Payout,
+    insert_located, insert_sorted, keep_earliest, keep_extremes, refresh_angles, until,
+    AccountState, DeviceState, DeviceUse, EventId, FirstUse, HiddenLogin, LocatedLogin, Opened,
+    Payout,
 };
 
 use crate::policy::AccountPolicy;
@@ -185,8 +188,9 @@ impl AccountBook {
                 accuracy_km: login.accuracy_km,
                 device: device_u32,
                 country: login.country,
+                half_angle_to_previous: 0.0,
             };
-            insert_sorted(&mut state.located, located);
+            insert_located(&mut state.located, located);
         }
     }
 
@@ -247,8 +251,39 @@ impl AccountBook {
         if !self.accounts[index].exists_at(at) {
             return None;
         }
-        let shared = self.shared_devices_around(policy, index, at);
+        let (shared, _) = self.walk_cluster(policy, index, at);
         Some(self.report_of(policy, index, at, &shared))
+    }
+
+    /// The level of one account as of `at`: exactly `report(policy, account, at).map(|r|
+    /// r.level)`, from the same rule instances, without building their text and stopping as
+    /// soon as the level is `high`. `None` when the account has no event at or before `at`.
+    pub fn level(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Option<Level> {
+        let at = at.as_micros();
+        let index = self.account_index.get(account)?;
+        if !self.accounts[index].exists_at(at) {
+            return None;
+        }
+        Some(self.level_of(policy, index, at))
+    }
+
+    /// The account itself and every account shared devices link it to at `at`, directly or
+    /// not, sorted by byte order; empty when the account has no event at or before `at`.
+    pub fn cluster(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Vec<String> {
+        let at = at.as_micros();
+        let Some(index) = self.account_index.get(account) else {
+            return Vec::new();
+        };
+        if !self.accounts[index].exists_at(at) {
+            return Vec::new();
+        }
+        let (_, members) = self.walk_cluster(policy, index, at);
+        let mut names: Vec<String> = members
+            .into_iter()
+            .map(|m| self.account_name(m).to_owned())
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// Every account with an event at or before `at` whose level is at least `min_level`,
@@ -283,23 +318,31 @@ impl AccountBook {
         let opened = account.opened_at(at);
         let home = opened.map(|o| o.country);
         let located = until(&account.located, at);
-        let mut signals = rules::impossible_travel(policy, located);
+        // Each signal with the time of its latest event (its `at`, as a number).
+        let mut signals: Vec<(i64, Signal)> = rules::impossible_travel(policy, located)
+            .map(|travel| (travel.to.at, travel.signal()))
+            .collect();
         signals.extend(self.shared_device_signals(policy, index, shared));
-        signals.extend(rules::foreign_majority(policy, located, home));
-        signals.extend(rules::new_country(policy, located, home));
-        signals.extend(rules::payout_after_new_device(
-            policy,
-            account,
-            at,
-            home,
-            |d| self.device_name(d),
-        ));
-        // By kind, then time (as a number: RFC 3339 texts with and without fractions do not
-        // sort as text), then event ids.
-        signals.sort_by_cached_key(|s| {
-            let at = Timestamp::parse_rfc3339(&s.at).map_or(i64::MIN, Timestamp::as_micros);
-            (s.kind, at, s.events.clone())
+        signals.extend(
+            rules::foreign_majority(policy, located, home)
+                .map(|found| (found.at(), found.signal())),
+        );
+        rules::new_country(policy, located, home, |login, earlier, previous| {
+            let signal = rules::new_country_signal(policy, login, earlier, previous, home);
+            signals.push((login.at, signal));
+            ControlFlow::Continue(())
         });
+        signals.extend(
+            rules::payout_after_new_device(policy, account, at, home)
+                .map(|found| (found.payout.at, found.signal(|d| self.device_name(d)))),
+        );
+        // By kind, then time, then event ids; stable.
+        signals.sort_by(|(a_at, a), (b_at, b)| {
+            (a.kind, signal_order_at(*a_at))
+                .cmp(&(b.kind, signal_order_at(*b_at)))
+                .then_with(|| a.events.cmp(&b.events))
+        });
+        let signals: Vec<Signal> = signals.into_iter().map(|(_, signal)| signal).collect();
         AccountReport {
             account: account.name.to_string(),
             level: AccountReport::level_of(&signals),
@@ -310,20 +353,75 @@ impl AccountBook {
         }
     }
 
+    /// The level [`Self::report_of`] would give, from the same rule instances, cheapest rules
+    /// first, stopping as soon as it is `high`; `new_country` (always `low`) is looked at only
+    /// when nothing else fired.
+    fn level_of(&self, policy: &AccountPolicy, index: usize, at: i64) -> Level {
+        let account = &self.accounts[index];
+        let home = account.opened_at(at).map(|o| o.country);
+        let mut level = LevelSoFar::default();
+        for found in rules::payout_after_new_device(policy, account, at, home) {
+            level.add(SignalKind::PayoutAfterNewDevice, found.level);
+            if level.is_high() {
+                return Level::High;
+            }
+        }
+        let located = until(&account.located, at);
+        if rules::foreign_majority(policy, located, home).is_some() {
+            level.add(SignalKind::ForeignMajority, Level::Medium);
+            if level.is_high() {
+                return Level::High;
+            }
+        }
+        if rules::impossible_travel(policy, located).next().is_some() {
+            return Level::High;
+        }
+        let (shared, _) = self.walk_cluster(policy, index, at);
+        if let Some(shared_level) = Self::shared_device_level(policy, index, &shared) {
+            level.add(SignalKind::SharedDevice, shared_level);
+            if level.is_high() {
+                return Level::High;
+            }
+        }
+        if level.level() == Level::None {
+            rules::new_country(policy, located, home, |_, _, _| {
+                level.add(SignalKind::NewCountry, Level::Low);
+                ControlFlow::Break(())
+            });
+        }
+        level.level()
+    }
+
+    /// The level of every `shared_device` signal of the account (its cluster's), `None` when
+    /// it has none.
+    fn shared_device_level(
+        policy: &AccountPolicy,
+        account: usize,
+        shared: &SharedDevices,
+    ) -> Option<Level> {
+        shared.links.get(&account).filter(|l| !l.is_empty())?;
+        let cluster = shared.cluster.get(&account).copied().unwrap_or_default();
+        let high = cluster.size >= policy.shared_device_high_cluster_size
+            || cluster.joins_client_and_freelancer;
+        Some(if high { Level::High } else { Level::Medium })
+    }
+
     /// One `shared_device` signal per device the account shares, naming the accounts that
-    /// device links it to and the size of its cluster over all devices.
+    /// device links it to and the size of its cluster over all devices; each with the time of
+    /// its latest event.
     fn shared_device_signals(
         &self,
         policy: &AccountPolicy,
         account: usize,
         shared: &SharedDevices,
-    ) -> Vec<Signal> {
+    ) -> Vec<(i64, Signal)> {
+        let Some(level) = Self::shared_device_level(policy, account, shared) else {
+            return Vec::new();
+        };
         let Some(links) = shared.links.get(&account) else {
             return Vec::new();
         };
         let cluster = shared.cluster.get(&account).copied().unwrap_or_default();
-        let high = cluster.size >= policy.shared_device_high_cluster_size
-            || cluster.joins_client_and_freelancer;
         let mut by_device: BTreeMap<&str, Vec<&Link>> = BTreeMap::new();
         for (device, link) in links {
             by_device
@@ -358,10 +456,11 @@ impl AccountBook {
                     .collect();
                 others.sort_unstable();
                 others.dedup();
-                Signal {
+                let latest = evidence.last().map_or(0, |e| e.0);
+                let signal = Signal {
                     kind: SignalKind::SharedDevice,
-                    level: if high { Level::High } else { Level::Medium },
-                    at: rules::rfc3339(evidence.last().map_or(0, |e| e.0)),
+                    level,
+                    at: rules::rfc3339(latest),
                     events: evidence.iter().map(|e| e.1.to_owned()).collect(),
                     figures: Figures::SharedDevice(SharedDeviceFigures {
                         device: device.to_owned(),
@@ -370,7 +469,8 @@ impl AccountBook {
                         cluster_joins_client_and_freelancer: cluster.joins_client_and_freelancer,
                         window_days: policy.shared_device_window_days,
                     }),
-                }
+                };
+                (latest, signal)
             })
             .collect()
     }
@@ -402,17 +502,26 @@ impl AccountBook {
     }
 
     /// Links and the cluster of one account only: a walk from the account along links, over
-    /// the devices of the accounts it reaches.
-    fn shared_devices_around(
+    /// the devices of the accounts it reaches. Returns the account's links with its cluster's
+    /// summary, and the cluster's members (the account alone when it has no link).
+    fn walk_cluster(
         &self,
         policy: &AccountPolicy,
         account: usize,
         at: i64,
-    ) -> SharedDevices {
-        let window = Self::window_micros(policy);
-        let mut links_of_device: HashMap<usize, Vec<Link>> = HashMap::new();
+    ) -> (SharedDevices, BTreeSet<usize>) {
         let mut shared = SharedDevices::default();
         let mut seen_accounts: BTreeSet<usize> = BTreeSet::from([account]);
+        // Nearly every account uses only devices of its own, which link nothing.
+        let uses_a_shared_device = self.accounts.get(account).is_some_and(|state| {
+            until_devices(state, at)
+                .any(|device| self.devices.get(device).is_some_and(|d| d.sole.is_none()))
+        });
+        if !uses_a_shared_device {
+            return (shared, seen_accounts);
+        }
+        let window = Self::window_micros(policy);
+        let mut links_of_device: HashMap<usize, Vec<Link>> = HashMap::new();
         let mut to_visit = vec![account];
         while let Some(current) = to_visit.pop() {
             let Some(state) = self.accounts.get(current) else {
@@ -441,12 +550,12 @@ impl AccountBook {
             }
         }
         if seen_accounts.len() >= 2 {
-            let members: Vec<usize> = seen_accounts.into_iter().collect();
+            let members: Vec<usize> = seen_accounts.iter().copied().collect();
             shared
                 .cluster
                 .insert(account, self.cluster_info(&members, at));
         }
-        shared
+        (shared, seen_accounts)
     }
 
     fn cluster_info(&self, members: &[usize], at: i64) -> ClusterInfo {
@@ -558,6 +667,20 @@ impl SharedDevices {
     }
 }
 
+/// The time a signal is ordered by: its `at` as the report prints it, read back. Inside years
+/// 1 to 9999 that is the number itself; outside, the text is read back as the sort key always
+/// was (an unreadable text sorts first).
+fn signal_order_at(at: i64) -> i64 {
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+    const FIRST: i64 = -62_135_596_800_000_000;
+    const LAST: i64 = 253_402_300_799_999_999;
+    if (FIRST..=LAST).contains(&at) {
+        at
+    } else {
+        Timestamp::parse_rfc3339(&rules::rfc3339(at)).map_or(i64::MIN, Timestamp::as_micros)
+    }
+}
+
 /// The devices an account had used by `at`.
 fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize> + '_ {
     account
@@ -608,8 +731,12 @@ impl From<Snapshot> for AccountBook {
             .enumerate()
             .map(|(i, d)| (d.name.clone(), i))
             .collect();
+        let mut accounts = snapshot.accounts;
+        accounts
+            .iter_mut()
+            .for_each(|account| refresh_angles(&mut account.located));
         AccountBook {
-            accounts: snapshot.accounts,
+            accounts,
             account_index,
             devices: snapshot.devices,
             device_index,
@@ -686,6 +813,33 @@ mod tests {
     fn account<'a>(book: &'a AccountBook, name: &str) -> &'a AccountState {
         let index = book.account_index.get(name).unwrap();
         &book.accounts[index]
+    }
+
+    /// Inside years 1 to 9999 a signal's time reads back as itself, so the report may sort by
+    /// the number; the bounds are the last instants where that holds.
+    #[test]
+    fn signal_times_read_back_exactly_inside_the_fast_range() {
+        let read_back = |at: i64| {
+            Timestamp::parse_rfc3339(&rules::rfc3339(at)).map_or(i64::MIN, Timestamp::as_micros)
+        };
+        let first = -62_135_596_800_000_000;
+        let last = 253_402_300_799_999_999;
+        for at in [
+            first,
+            first + 1,
+            -1,
+            0,
+            1,
+            START + 123_456,
+            last - 1_000,
+            last,
+        ] {
+            assert_eq!(read_back(at), at, "{at}");
+            assert_eq!(signal_order_at(at), at);
+        }
+        for at in [i64::MIN, first - 1, last + 1, i64::MAX] {
+            assert_eq!(signal_order_at(at), read_back(at));
+        }
     }
 
     /// The bounds of `docs/policy-accounts.md` ("Memory bound") over three years: the

@@ -7,11 +7,11 @@
 //! fields that matter (a subset of the reported ones, compared exactly). Every case is also
 //! run with its events applied in reverse order, which must give the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use riskledger_events::{json::parse_line, Event, Timestamp};
-use riskledger_projections::accounts::{AccountBook, AccountReport};
+use riskledger_events::{json::parse_line, Body, Event, Timestamp};
+use riskledger_projections::accounts::{AccountBook, AccountReport, Figures};
 use riskledger_projections::geo::{haversine_km, Point};
 use riskledger_projections::policy::AccountPolicy;
 use riskledger_projections::Level;
@@ -65,6 +65,82 @@ fn digest(book: &AccountBook) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
     book.digest_into(&mut hasher);
     hasher.finalize()
+}
+
+/// The accounts the events name, and one they do not.
+fn account_names(events: &[Event]) -> Vec<String> {
+    let mut names: Vec<String> = events
+        .iter()
+        .filter_map(|event| match &event.body {
+            Body::Login { account, .. }
+            | Body::AccountOpened { account, .. }
+            | Body::PayoutMethodChanged { account, .. } => Some(account.clone()),
+            _ => None,
+        })
+        .collect();
+    names.push("no-such-account".to_string());
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The cluster by its definition over reports: the account and every account reachable along
+/// the `other_accounts` of `shared_device` signals; empty when the account has no report.
+fn cluster_from_reports(
+    book: &AccountBook,
+    policy: &AccountPolicy,
+    account: &str,
+    at: Timestamp,
+) -> Vec<String> {
+    if book.report(policy, account, at).is_none() {
+        return Vec::new();
+    }
+    let mut seen = BTreeSet::from([account.to_string()]);
+    let mut to_visit = vec![account.to_string()];
+    while let Some(current) = to_visit.pop() {
+        let Some(report) = book.report(policy, &current, at) else {
+            continue;
+        };
+        for signal in &report.signals {
+            if let Figures::SharedDevice(figures) = &signal.figures {
+                for other in &figures.other_accounts {
+                    if seen.insert(other.clone()) {
+                        to_visit.push(other.clone());
+                    }
+                }
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
+/// `level()` and `cluster()` of every account against its report at `at`: the same level, and
+/// the cluster a walk over the reports finds.
+fn level_and_cluster_failures(
+    context: &str,
+    book: &AccountBook,
+    policy: &AccountPolicy,
+    accounts: &[String],
+    at: Timestamp,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for account in accounts {
+        let from_report = book.report(policy, account, at).map(|r| r.level);
+        let level = book.level(policy, account, at);
+        if level != from_report {
+            failures.push(format!(
+                "{context} at {at} account {account}: level() {level:?}, report {from_report:?}"
+            ));
+        }
+        let cluster = book.cluster(policy, account, at);
+        let expected = cluster_from_reports(book, policy, account, at);
+        if cluster != expected {
+            failures.push(format!(
+                "{context} at {at} account {account}: cluster() {cluster:?}, reports {expected:?}"
+            ));
+        }
+    }
+    failures
 }
 
 fn run_check(name: &str, book: &AccountBook, check: &Check) -> Vec<String> {
@@ -159,6 +235,24 @@ fn accounts_cases_from_data() {
             digest(&backward),
             "{name}: digest depends on arrival order"
         );
+        // `level()` and `cluster()` agree with the reports at every checked time and at every
+        // event's time, in both books.
+        let names = account_names(&events);
+        let mut times: Vec<Timestamp> = events.iter().map(|e| e.at).collect();
+        times.extend(
+            case.checks
+                .iter()
+                .map(|c| Timestamp::parse_rfc3339(&c.as_of).unwrap()),
+        );
+        for at in times {
+            for (book, order) in [(&forward, "forward"), (&backward, "backward")] {
+                let context = format!("{name} ({order})");
+                let policy = AccountPolicy::default();
+                failures.extend(level_and_cluster_failures(
+                    &context, book, &policy, &names, at,
+                ));
+            }
+        }
         for check in &case.checks {
             failures.extend(run_check(&name, &forward, check));
             let at = Timestamp::parse_rfc3339(&check.as_of).unwrap();
@@ -281,7 +375,7 @@ mod properties {
     use riskledger_projections::policy::AccountPolicy;
     use riskledger_projections::Level;
 
-    use super::{book_of, digest};
+    use super::{account_names, book_of, digest, level_and_cluster_failures};
 
     const HOUR_MICROS: i64 = 3_600_000_000;
     const BASE_MICROS: i64 = 1_740_000_000_000_000;
@@ -474,6 +568,23 @@ mod properties {
             }
         }
 
+        /// `level()` equals the report's level and `cluster()` the walk over reports'
+        /// `other_accounts`, for every account, at `T` and at every event's time.
+        #[test]
+        fn level_and_cluster_agree_with_the_reports((events, shuffled, at) in history(), window_days in 1..=3i64) {
+            let policy = policy_with_window(window_days);
+            let book = book_of(&shuffled);
+            let names = account_names(&events);
+            let mut times: Vec<i64> = events.iter().map(|e| e.at.0).collect();
+            times.push(at);
+            times.sort_unstable();
+            times.dedup();
+            for t in times {
+                let failures = level_and_cluster_failures("property", &book, &policy, &names, Timestamp(t));
+                prop_assert!(failures.is_empty(), "{}", failures.join("\n"));
+            }
+        }
+
         #[test]
         fn clusters_match_the_definition((events, shuffled, at) in history(), window_days in 1..=3i64) {
             let policy = policy_with_window(window_days);
@@ -554,6 +665,10 @@ fn total_on_extreme_input() {
         for at in [i64::MIN, -1, 0, i64::MAX] {
             let reports = book.reports(&policy, Timestamp(at), Level::None);
             serde_json::to_string(&reports).unwrap();
+            assert_eq!(
+                book.level(&policy, "x", Timestamp(at)),
+                reports.first().map(|r| r.level)
+            );
             assert_eq!(
                 book.report(&policy, "x", Timestamp(at)),
                 reports.into_iter().next()

@@ -142,19 +142,41 @@ impl AccountReport {
     /// The level of an account: the highest level among its signals, raised to `high` by
     /// two or more distinct kinds of signal at `medium`.
     pub fn level_of(signals: &[Signal]) -> Level {
-        let highest = signals.iter().map(|s| s.level).max().unwrap_or(Level::None);
-        let mut medium_kinds: Vec<SignalKind> = signals
-            .iter()
-            .filter(|s| s.level == Level::Medium)
-            .map(|s| s.kind)
-            .collect();
-        medium_kinds.sort_unstable();
-        medium_kinds.dedup();
-        if medium_kinds.len() >= 2 {
+        let mut level = LevelSoFar::default();
+        signals.iter().for_each(|s| level.add(s.kind, s.level));
+        level.level()
+    }
+}
+
+/// An account's level as its signals come in: what [`AccountReport::level_of`] computes over
+/// the report's signals, and `AccountBook::level` over the rules' instances, stopping as soon
+/// as it is `high`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LevelSoFar {
+    highest: Level,
+    /// One bit per [`SignalKind`] seen at `medium`.
+    medium_kinds: u8,
+}
+
+impl LevelSoFar {
+    pub fn add(&mut self, kind: SignalKind, level: Level) {
+        self.highest = self.highest.max(level);
+        if level == Level::Medium {
+            self.medium_kinds |= 1 << (kind as u8);
+        }
+    }
+
+    pub fn level(&self) -> Level {
+        if self.medium_kinds.count_ones() >= 2 {
             Level::High
         } else {
-            highest
+            self.highest
         }
+    }
+
+    /// Nothing can raise it any more.
+    pub fn is_high(&self) -> bool {
+        self.level() == Level::High
     }
 }
 

@@ -1,6 +1,10 @@
 //! The rules of `spec/policy.md` section 2 that look at one account alone. Each takes the
-//! account's state and `T` and returns every instance that fired with events at or before `T`.
+//! account's state and `T` and yields every instance that fired with events at or before `T`,
+//! as a lightweight value that holds the numbers it was decided on: the report turns each into
+//! a [`Signal`] (text, rounded figures), the level-only path only counts them, and stops early.
 //! Shared devices, which look across accounts, are in `super::devices`.
+
+use std::ops::ControlFlow;
 
 use riskledger_events::{Country, Timestamp};
 
@@ -8,8 +12,8 @@ use super::report::{
     round_to, Figures, ForeignMajorityFigures, NewCountryFigures, PayoutFigures, Signal,
     SignalKind, TravelFigures,
 };
-use super::state::{until, AccountState, LocatedLogin};
-use crate::geo::{effective_distance_km, haversine_km, Point};
+use super::state::{until, AccountState, FirstUse, LocatedLogin, Payout};
+use crate::geo::{arc_km, effective_distance_km};
 use crate::policy::AccountPolicy;
 use crate::Level;
 
@@ -27,60 +31,90 @@ fn days_micros(days: i64) -> i64 {
     days.saturating_mul(Timestamp::MICROS_PER_DAY)
 }
 
-/// The figures of one pair of consecutive located logins, rounded as they are reported.
-fn travel_figures(policy: &AccountPolicy, from: &LocatedLogin, to: &LocatedLogin) -> TravelFigures {
-    let distance_km = haversine_km(
-        Point::new(from.lat, from.lon),
-        Point::new(to.lat, to.lon),
-        policy.earth_radius_km,
-    );
-    let accuracy_km = from.accuracy_km + to.accuracy_km;
-    let effective_km = round_to(
-        effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km),
-        10.0,
-    );
-    let elapsed_micros = to.at.saturating_sub(from.at);
-    let min_elapsed_micros = policy
-        .travel_min_elapsed_seconds
-        .saturating_mul(Timestamp::MICROS_PER_SECOND);
-    let counted_micros = elapsed_micros.max(min_elapsed_micros);
-    let counted_hours = counted_micros as f64 / MICROS_PER_HOUR as f64;
-    TravelFigures {
-        from_country: country_text(from.country),
-        to_country: country_text(to.country),
-        distance_km: round_to(distance_km, 10.0),
-        accuracy_km: round_to(accuracy_km, 10.0),
-        effective_distance_km: effective_km,
-        elapsed_seconds: round_to(elapsed_micros as f64 / 1e6, 1e3),
-        counted_elapsed_seconds: round_to(counted_micros as f64 / 1e6, 1e3),
-        speed_kmh: round_to(effective_km / counted_hours, 10.0),
+/// One pair of consecutive located logins, with the numbers `impossible_travel` decides on.
+/// The report's figures and the level-only path both come from here: the same floats.
+pub(crate) struct Travel<'a> {
+    pub from: &'a LocatedLogin,
+    pub to: &'a LocatedLogin,
+    distance_km: f64,
+    /// Rounded to 0.1 km, as reported.
+    effective_km: f64,
+    elapsed_micros: i64,
+    counted_micros: i64,
+}
+
+impl<'a> Travel<'a> {
+    /// `to` follows `from` in the account's located logins: its cached angle is to `from`, and
+    /// `arc_km` of it is `haversine_km(from, to)` to the last bit.
+    fn new(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
+        let distance_km = arc_km(to.half_angle_to_previous, policy.earth_radius_km);
+        let effective_km = round_to(
+            effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km),
+            10.0,
+        );
+        let elapsed_micros = to.at.saturating_sub(from.at);
+        let min_elapsed_micros = policy
+            .travel_min_elapsed_seconds
+            .saturating_mul(Timestamp::MICROS_PER_SECOND);
+        Travel {
+            from,
+            to,
+            distance_km,
+            effective_km,
+            elapsed_micros,
+            counted_micros: elapsed_micros.max(min_elapsed_micros),
+        }
+    }
+
+    /// `effective_km / counted hours`, rounded to 0.1 km/h, as reported.
+    fn speed_kmh(&self) -> f64 {
+        let counted_hours = self.counted_micros as f64 / MICROS_PER_HOUR as f64;
+        round_to(self.effective_km / counted_hours, 10.0)
+    }
+
+    /// Both comparisons on the reported (rounded) figures; the speed only for a pair far
+    /// enough apart.
+    fn fires(&self, policy: &AccountPolicy) -> bool {
+        self.effective_km >= policy.travel_min_distance_km
+            && self.speed_kmh() > policy.travel_max_speed_kmh
+    }
+
+    pub fn signal(&self) -> Signal {
+        let (from, to) = (self.from, self.to);
+        Signal {
+            kind: SignalKind::ImpossibleTravel,
+            level: Level::High,
+            at: rfc3339(to.at),
+            events: vec![from.id.to_string(), to.id.to_string()],
+            figures: Figures::ImpossibleTravel(TravelFigures {
+                from_country: country_text(from.country),
+                to_country: country_text(to.country),
+                distance_km: round_to(self.distance_km, 10.0),
+                accuracy_km: round_to(from.accuracy_km + to.accuracy_km, 10.0),
+                effective_distance_km: self.effective_km,
+                elapsed_seconds: round_to(self.elapsed_micros as f64 / 1e6, 1e3),
+                counted_elapsed_seconds: round_to(self.counted_micros as f64 / 1e6, 1e3),
+                speed_kmh: self.speed_kmh(),
+            }),
+        }
     }
 }
 
 /// `impossible_travel`: every pair of consecutive located logins (event order) that covers at
-/// least the minimum effective distance faster than the limit. Both comparisons are made on
-/// the reported (rounded) figures.
-pub(crate) fn impossible_travel(policy: &AccountPolicy, located: &[LocatedLogin]) -> Vec<Signal> {
+/// least the minimum effective distance faster than the limit, in event order.
+pub(crate) fn impossible_travel<'a>(
+    policy: &'a AccountPolicy,
+    located: &'a [LocatedLogin],
+) -> impl Iterator<Item = Travel<'a>> + 'a {
     located
         .windows(2)
-        .filter_map(|pair| {
-            let figures = travel_figures(policy, &pair[0], &pair[1]);
-            let far = figures.effective_distance_km >= policy.travel_min_distance_km;
-            let fast = figures.speed_kmh > policy.travel_max_speed_kmh;
-            (far && fast).then(|| Signal {
-                kind: SignalKind::ImpossibleTravel,
-                level: Level::High,
-                at: rfc3339(pair[1].at),
-                events: vec![pair[0].id.to_string(), pair[1].id.to_string()],
-                figures: Figures::ImpossibleTravel(figures),
-            })
-        })
-        .collect()
+        .map(move |pair| Travel::new(policy, &pair[0], &pair[1]))
+        .filter(move |travel| travel.fires(policy))
 }
 
 /// Login counts per country over a small set of countries (an account uses a handful).
 #[derive(Default)]
-struct CountryCounts(Vec<(Country, usize)>);
+pub(crate) struct CountryCounts(Vec<(Country, usize)>);
 
 impl CountryCounts {
     fn add(&mut self, country: Country) {
@@ -122,11 +156,18 @@ impl CountryCounts {
 /// `foreign_majority`, as of `T` only (it describes the latest logins, not history): of the
 /// last `window` located logins, at least `min` exist and one foreign country has at least
 /// `percent` of them. Needs a home country.
-pub(crate) fn foreign_majority(
+pub(crate) struct ForeignMajority<'a> {
+    window: &'a [LocatedLogin],
+    home: Country,
+    country: Country,
+    count: usize,
+}
+
+pub(crate) fn foreign_majority<'a>(
     policy: &AccountPolicy,
-    located: &[LocatedLogin],
+    located: &'a [LocatedLogin],
     home: Option<Country>,
-) -> Option<Signal> {
+) -> Option<ForeignMajority<'a>> {
     let home = home?;
     let window = &located[located
         .len()
@@ -140,34 +181,53 @@ pub(crate) fn foreign_majority(
     // Integer comparison: count / len >= percent / 100, exactly.
     let majority =
         (count as u128) * 100 >= u128::from(policy.foreign_majority_percent) * window.len() as u128;
-    majority.then(|| Signal {
-        kind: SignalKind::ForeignMajority,
-        level: Level::Medium,
-        at: rfc3339(window[window.len() - 1].at),
-        events: window.iter().map(|login| login.id.to_string()).collect(),
-        figures: Figures::ForeignMajority(ForeignMajorityFigures {
-            country: country_text(country),
-            home_country: country_text(home),
-            window_logins: window.len(),
-            country_logins: count,
-            share_percent: round_to(count as f64 * 100.0 / window.len() as f64, 10.0),
-        }),
+    majority.then_some(ForeignMajority {
+        window,
+        home,
+        country,
+        count,
     })
+}
+
+impl ForeignMajority<'_> {
+    /// The time of its latest login.
+    pub fn at(&self) -> i64 {
+        self.window[self.window.len() - 1].at
+    }
+
+    pub fn signal(&self) -> Signal {
+        let window = self.window;
+        Signal {
+            kind: SignalKind::ForeignMajority,
+            level: Level::Medium,
+            at: rfc3339(self.at()),
+            events: window.iter().map(|login| login.id.to_string()).collect(),
+            figures: Figures::ForeignMajority(ForeignMajorityFigures {
+                country: country_text(self.country),
+                home_country: country_text(self.home),
+                window_logins: window.len(),
+                country_logins: self.count,
+                share_percent: round_to(self.count as f64 * 100.0 / window.len() as f64, 10.0),
+            }),
+        }
+    }
 }
 
 /// `new_country`: every located login from a country that is neither home nor the country
 /// of any located login in the lookback before it (`[at − lookback, at]`, earlier in event
 /// order), once the account has the minimum number of earlier located logins. One sweep with
-/// a sliding window of country counts.
+/// a sliding window of country counts; `found` is called for each such login in event order,
+/// with the count of earlier logins and the countries of the lookback, and stops the sweep by
+/// returning `ControlFlow::Break`.
 pub(crate) fn new_country(
     policy: &AccountPolicy,
     located: &[LocatedLogin],
     home: Option<Country>,
-) -> Vec<Signal> {
+    mut found: impl FnMut(&LocatedLogin, usize, &CountryCounts) -> ControlFlow<()>,
+) {
     let lookback_micros = days_micros(policy.new_country_lookback_days);
     let mut window = CountryCounts::default();
     let mut window_start = 0;
-    let mut signals = Vec::new();
     for (earlier_logins, login) in located.iter().enumerate() {
         let oldest = login.at.saturating_sub(lookback_micros);
         while window_start < earlier_logins && located[window_start].at < oldest {
@@ -175,74 +235,110 @@ pub(crate) fn new_country(
             window_start += 1;
         }
         let is_new = Some(login.country) != home && !window.contains(login.country);
-        if is_new && earlier_logins >= policy.new_country_min_earlier_logins {
-            signals.push(Signal {
-                kind: SignalKind::NewCountry,
-                level: Level::Low,
-                at: rfc3339(login.at),
-                events: vec![login.id.to_string()],
-                figures: Figures::NewCountry(NewCountryFigures {
-                    country: country_text(login.country),
-                    home_country: home.map(country_text),
-                    previous_countries: window.sorted_countries(),
-                    earlier_logins,
-                    lookback_days: policy.new_country_lookback_days,
-                }),
-            });
+        if is_new
+            && earlier_logins >= policy.new_country_min_earlier_logins
+            && found(login, earlier_logins, &window).is_break()
+        {
+            return;
         }
         window.add(login.country);
     }
-    signals
 }
 
-/// `payout_after_new_device`: every payout change at or before `T` that comes 0 to the
-/// policy's hours (both inclusive) after the first login from a device other than the
-/// account's very first one. `device_name` turns a device index into its id.
+/// The `new_country` signal of one login [`new_country`] found.
+pub(crate) fn new_country_signal(
+    policy: &AccountPolicy,
+    login: &LocatedLogin,
+    earlier_logins: usize,
+    previous: &CountryCounts,
+    home: Option<Country>,
+) -> Signal {
+    Signal {
+        kind: SignalKind::NewCountry,
+        level: Level::Low,
+        at: rfc3339(login.at),
+        events: vec![login.id.to_string()],
+        figures: Figures::NewCountry(NewCountryFigures {
+            country: country_text(login.country),
+            home_country: home.map(country_text),
+            previous_countries: previous.sorted_countries(),
+            earlier_logins,
+            lookback_days: policy.new_country_lookback_days,
+        }),
+    }
+}
+
+/// `payout_after_new_device`: one (new device, payout change) pair that qualifies.
+pub(crate) struct PayoutAfterNewDevice<'a> {
+    first_device: usize,
+    device: &'a FirstUse,
+    pub payout: &'a Payout,
+    after_micros: i64,
+    home: Option<Country>,
+    pub level: Level,
+}
+
+/// Every payout change at or before `T` that comes 0 to the policy's hours (both inclusive)
+/// after the first login from a device other than the account's very first one: per new
+/// device (in the account's order), per payout change (in event order).
 pub(crate) fn payout_after_new_device<'a>(
     policy: &AccountPolicy,
-    account: &AccountState,
+    account: &'a AccountState,
     at: i64,
     home: Option<Country>,
-    device_name: impl Fn(usize) -> &'a str,
-) -> Vec<Signal> {
-    let Some(first_login) = account.first_login.as_ref().filter(|first| first.at <= at) else {
-        return Vec::new();
-    };
+) -> impl Iterator<Item = PayoutAfterNewDevice<'a>> + 'a {
+    let first_login = account.first_login.as_ref().filter(|first| first.at <= at);
     let max_micros = policy
         .payout_after_new_device_hours
         .saturating_mul(MICROS_PER_HOUR);
-    let new_devices = account
-        .devices
-        .iter()
-        .filter(|device| device.at <= at && device.device != first_login.device);
-    let mut signals = Vec::new();
-    for device in new_devices {
-        for payout in until(&account.payouts, at) {
-            let after_micros = payout.at.saturating_sub(device.at);
-            if !(0..=max_micros).contains(&after_micros) {
-                continue;
-            }
-            let abroad = home.is_some_and(|home| home != payout.country);
-            signals.push(Signal {
-                kind: SignalKind::PayoutAfterNewDevice,
-                level: if abroad { Level::High } else { Level::Medium },
-                at: rfc3339(payout.at),
-                events: ordered_ids([(device.at, &*device.id), (payout.at, &*payout.id)]),
-                figures: Figures::PayoutAfterNewDevice(PayoutFigures {
-                    device: device_name(device.device).to_owned(),
-                    first_device: device_name(first_login.device).to_owned(),
-                    method: payout.method.to_string(),
-                    payout_country: country_text(payout.country),
-                    home_country: home.map(country_text),
-                    hours_after_new_device: round_to(
-                        after_micros as f64 / MICROS_PER_HOUR as f64,
-                        100.0,
-                    ),
-                }),
-            });
+    let payouts = until(&account.payouts, at);
+    first_login.into_iter().flat_map(move |first_login| {
+        account
+            .devices
+            .iter()
+            .filter(move |device| device.at <= at && device.device != first_login.device)
+            .flat_map(move |device| {
+                payouts.iter().filter_map(move |payout| {
+                    let after_micros = payout.at.saturating_sub(device.at);
+                    if !(0..=max_micros).contains(&after_micros) {
+                        return None;
+                    }
+                    let abroad = home.is_some_and(|home| home != payout.country);
+                    Some(PayoutAfterNewDevice {
+                        first_device: first_login.device,
+                        device,
+                        payout,
+                        after_micros,
+                        home,
+                        level: if abroad { Level::High } else { Level::Medium },
+                    })
+                })
+            })
+    })
+}
+
+impl PayoutAfterNewDevice<'_> {
+    /// `device_name` turns a device index into its id.
+    pub fn signal<'n>(&self, device_name: impl Fn(usize) -> &'n str) -> Signal {
+        let (device, payout) = (self.device, self.payout);
+        Signal {
+            kind: SignalKind::PayoutAfterNewDevice,
+            level: self.level,
+            at: rfc3339(payout.at),
+            events: ordered_ids([(device.at, &*device.id), (payout.at, &*payout.id)]),
+            figures: Figures::PayoutAfterNewDevice(PayoutFigures {
+                device: device_name(device.device).to_owned(),
+                first_device: device_name(self.first_device).to_owned(),
+                method: payout.method.to_string(),
+                payout_country: country_text(payout.country),
+                home_country: self.home.map(country_text),
+                hours_after_new_device: round_to(
+                    self.after_micros as f64 / MICROS_PER_HOUR as f64,
+                    100.0,
+                ),
+            }),
         }
     }
-    signals
 }
 
 /// Event ids in event order (time, then id).

@@ -5,6 +5,8 @@
 use riskledger_events::{Country, Role, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::geo::{half_central_angle, Point};
+
 pub(crate) use super::id::EventId;
 
 /// The shared-device index keeps, per device, account and bucket of this length, only the
@@ -35,7 +37,7 @@ pub(crate) struct Opened {
     pub country: Country,
 }
 
-/// A login whose network says where the person is (not vpn, tor or hosting). 64 bytes.
+/// A login whose network says where the person is (not vpn, tor or hosting). 72 bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LocatedLogin {
     pub at: i64,
@@ -46,6 +48,12 @@ pub(crate) struct LocatedLogin {
     /// Index into [`super::AccountBook`]'s devices.
     pub device: u32,
     pub country: Country,
+    /// [`half_central_angle`] from the located login before this one in event order (0 for
+    /// the first): a cache, a function of the sorted list kept by [`insert_located`] and
+    /// [`refresh_angles`]. Not stored in snapshots (recomputed on load), policy-free (the
+    /// radius multiplies it at evaluation).
+    #[serde(skip)]
+    pub half_angle_to_previous: f64,
 }
 
 /// A login through vpn, tor or hosting: kept only for the shared-device index, compacted like
@@ -150,28 +158,64 @@ impl Grouped for HiddenLogin {
 /// already there (the same event applied twice). Appending in time order is the fast path.
 #[inline]
 pub(crate) fn insert_sorted<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
+    insert_sorted_at(list, item).is_some()
+}
+
+/// [`insert_sorted`], telling where the item went.
+#[inline]
+fn insert_sorted_at<T: Ordered>(list: &mut Vec<T>, item: T) -> Option<usize> {
     match list.last() {
-        None => {
+        Some(last) if last.key() >= item.key() => insert_sorted_late(list, item),
+        _ => {
             list.push(item);
-            return true;
+            Some(list.len() - 1)
         }
-        Some(last) if last.key() < item.key() => {
-            list.push(item);
-            return true;
-        }
-        _ => {}
     }
-    insert_sorted_late(list, item)
 }
 
 #[inline(never)]
-fn insert_sorted_late<T: Ordered>(list: &mut Vec<T>, item: T) -> bool {
+fn insert_sorted_late<T: Ordered>(list: &mut Vec<T>, item: T) -> Option<usize> {
     match list.binary_search_by(|probe| probe.key().cmp(&item.key())) {
-        Ok(_) => false,
+        Ok(_) => None,
         Err(position) => {
             list.insert(position, item);
-            true
+            Some(position)
         }
+    }
+}
+
+/// Inserts a located login at its place and keeps the cached angles current: its own (to the
+/// login before it) and, when it arrived late, its successor's (which now follows it).
+#[inline]
+pub(crate) fn insert_located(list: &mut Vec<LocatedLogin>, item: LocatedLogin) {
+    if let Some(position) = insert_sorted_at(list, item) {
+        refresh_angle(list, position);
+        refresh_angle(list, position + 1);
+    }
+}
+
+/// Recomputes every cached angle of a sorted list (after loading a snapshot).
+pub(crate) fn refresh_angles(list: &mut [LocatedLogin]) {
+    (0..list.len()).for_each(|position| refresh_angle(list, position));
+}
+
+fn refresh_angle(list: &mut [LocatedLogin], position: usize) {
+    let angle = match position
+        .checked_sub(1)
+        .map(|before| (&list[before], list.get(position)))
+    {
+        Some((before, Some(login))) => half_central_angle(before.point(), login.point()),
+        Some((_, None)) => return,
+        None => 0.0,
+    };
+    if let Some(login) = list.get_mut(position) {
+        login.half_angle_to_previous = angle;
+    }
+}
+
+impl LocatedLogin {
+    pub fn point(&self) -> Point {
+        Point::new(self.lat, self.lon)
     }
 }
 
@@ -236,9 +280,15 @@ pub(crate) fn keep_earliest<T: Ordered>(slot: &mut Option<T>, item: T) {
     }
 }
 
-/// Items with `at <= until`: a prefix of a sorted list.
+/// Items with `at <= until`: a prefix of a sorted list. Evaluations are mostly at the latest
+/// event time, where it is the whole list: the last item, just touched, says so without a
+/// binary search (a cache miss per step on a cold list).
+#[inline]
 pub(crate) fn until<T: Ordered>(list: &[T], until: i64) -> &[T] {
-    &list[..list.partition_point(|item| item.key().0 <= until)]
+    match list.last() {
+        Some(last) if last.key().0 <= until => list,
+        _ => &list[..list.partition_point(|item| item.key().0 <= until)],
+    }
 }
 
 impl AccountState {
@@ -380,7 +430,7 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn record_sizes_stay_as_documented() {
         use std::mem::size_of;
-        assert_eq!(size_of::<LocatedLogin>(), 64);
+        assert_eq!(size_of::<LocatedLogin>(), 72);
         assert_eq!(size_of::<HiddenLogin>(), 40);
         assert_eq!(size_of::<DeviceUse>(), 40);
         assert_eq!(size_of::<FirstUse>(), 40);
