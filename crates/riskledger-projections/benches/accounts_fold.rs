@@ -20,9 +20,7 @@
 //! target/release/deps/accounts_fold-*` gives the fold's instructions (divide by the logins).
 
 mod support;
-use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -31,32 +29,8 @@ use riskledger_projections::accounts::AccountBook;
 use riskledger_projections::policy::AccountPolicy;
 use riskledger_projections::Level;
 
-/// The allocator the `riskledger` binary uses (see the workspace Cargo.toml), counting live
-/// heap bytes so that the fold's memory per account can be reported.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        mimalloc::MiMalloc.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        mimalloc::MiMalloc.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        mimalloc::MiMalloc.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: support::Counting = support::Counting;
 
 const ACCOUNTS: usize = 10_000;
 const DAYS: i64 = 180;
@@ -172,9 +146,9 @@ fn fold(events: &[Event]) -> AccountBook {
 
 /// The book of `events` and the live heap bytes it holds.
 fn measured_fold(events: &[Event]) -> (AccountBook, isize) {
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = support::live_bytes();
     let book = fold(events);
-    (book, LIVE_BYTES.load(Ordering::Relaxed) - before)
+    (book, support::live_bytes() - before)
 }
 
 fn logins_only(events: &[Event]) -> Vec<Event> {

@@ -14,9 +14,7 @@
 //! fold, divided by pairs) and printed before the timings.
 
 mod support;
-use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -28,31 +26,8 @@ use riskledger_projections::pairs::PairBook;
 use riskledger_projections::policy::PairPolicy;
 use riskledger_projections::Level;
 
-/// Counts live heap bytes, so that the fold's memory per pair can be reported.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        mimalloc::MiMalloc.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        mimalloc::MiMalloc.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        mimalloc::MiMalloc.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: support::Counting = support::Counting;
 
 const PAIRS: u64 = 20_000;
 const CLIENTS: u64 = 6_000;
@@ -218,9 +193,9 @@ fn fold(events: &[Event]) -> PairBook {
 
 /// Live heap bytes of a book built from `events`.
 fn book_bytes(events: &[Event]) -> (PairBook, isize) {
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = support::live_bytes();
     let book = fold(events);
-    (book, LIVE_BYTES.load(Ordering::Relaxed) - before)
+    (book, support::live_bytes() - before)
 }
 
 /// Time this thread spent on a CPU, in nanoseconds (Linux), so that a figure measured on a
@@ -271,10 +246,10 @@ fn report_memory(events: &[Event], without_payments: &[Event]) {
         lean_bytes / lean.len() as isize,
         (bytes - lean_bytes) / payments.max(1),
     );
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = support::live_bytes();
     let mut book = fold(events);
     book.shrink_to_fit();
-    let shrunk = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    let shrunk = support::live_bytes() - before;
     eprintln!(
         "pairs_fold memory after shrink_to_fit: {shrunk} bytes = {} bytes/pair",
         shrunk / pairs
