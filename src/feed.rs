@@ -311,19 +311,18 @@ impl Feed {
                     .pairs
                     .payments_stopped_days
                     .saturating_mul(Timestamp::MICROS_PER_DAY);
-                let pairs = self
-                    .contracts
-                    .get(contract.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                for key in pairs {
-                    let latest = self
-                        .latest_payment_at
-                        .entry(key.clone())
-                        .or_insert(i64::MIN);
-                    if event.at.as_micros() > *latest {
-                        *latest = event.at.as_micros();
-                        self.schedule(event.at.as_micros().saturating_add(stop), key);
+                let at = event.at.as_micros();
+                // Fields borrowed one by one: the contract's pairs are read in place, not cloned
+                // on every payment.
+                for key in self.contracts.get(contract.as_str()).into_iter().flatten() {
+                    if !self.latest_payment_at.contains_key(key) {
+                        self.latest_payment_at.insert(key.clone(), i64::MIN);
+                    }
+                    let latest = self.latest_payment_at.get_mut(key).expect("just ensured");
+                    if at > *latest {
+                        *latest = at;
+                        self.deadlines
+                            .push(Reverse((at.saturating_add(stop), key.clone())));
                     }
                 }
             }

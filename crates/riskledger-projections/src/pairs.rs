@@ -36,11 +36,7 @@ impl PairBook {
         freelancer: &str,
         at: Timestamp,
     ) -> Option<PairReport> {
-        let key = (
-            self.account_lookup(client)?,
-            self.account_lookup(freelancer)?,
-        );
-        let pair = *self.pair_index.get(&key)?;
+        let pair = self.find_pair(client, freelancer)?;
         self.evaluate(policy, pair, at.as_micros(), Level::None)
     }
 
@@ -54,12 +50,16 @@ impl PairBook {
         freelancer: &str,
         at: Timestamp,
     ) -> Option<Level> {
+        let pair = self.find_pair(client, freelancer)?;
+        self.level_of(policy, pair, at.as_micros())
+    }
+
+    fn find_pair(&self, client: &str, freelancer: &str) -> Option<u32> {
         let key = (
             self.account_lookup(client)?,
             self.account_lookup(freelancer)?,
         );
-        let pair = *self.pair_index.get(&key)?;
-        self.level_of(policy, pair, at.as_micros())
+        self.pair_index.get(&key).copied()
     }
 
     /// Every pair at `at` whose level is at least `min_level`, sorted by client then
