@@ -1,6 +1,6 @@
 //! The NDJSON interchange format of `spec/events.md`, both ways.
 //!
-//! Input is read into [`Wire`], a flat view of every field any type may carry, then turned into
+//! Input is read into `Wire`, a flat view of every field any type may carry, then turned into
 //! a validated [`Event`]. Export writes the same view back, so `parse(export(e)) == e`.
 //! Unknown fields are rejected (a typo in an optional field must not vanish silently), except
 //! the three that `export` adds (`seq`, `hash`, `recorded_at`), which input ignores: the ledger
@@ -14,14 +14,36 @@ use crate::limits::MAX_LINE_BYTES;
 use crate::model::*;
 
 /// Default `accuracy_km` of a login when the producer gives none (`spec/events.md`).
+///
+/// ```
+/// use riskledger_events::{json::{parse_line, DEFAULT_ACCURACY_KM}, Body};
+///
+/// let line = r#"{"id":"e6","type":"login","at":"2024-02-03T09:00:00Z","account":"f-1","device":"d-77","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}"#;
+/// let Body::Login { accuracy_km, .. } = parse_line(1, line)?.body else { unreachable!() };
+/// assert_eq!(accuracy_km, DEFAULT_ACCURACY_KM);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_ACCURACY_KM: f64 = 50.0;
 
 /// A rejected input line: its number (1-based), its `id` where one could be read, and why.
+/// Report it to the producer (the message names the line, the id and the field) and fix the
+/// line; retrying it unchanged fails the same way.
+///
+/// ```
+/// use riskledger_events::json::parse_line;
+///
+/// let err = parse_line(7, r#"{"id":"a1","type":"payment""#).unwrap_err();
+/// assert_eq!((err.line, err.id.as_deref()), (7, Some("a1")));
+/// assert_eq!(err.to_string(), r#"line 7 (id "a1"): invalid JSON: EOF while parsing an object"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("line {line}{}: {error}", .id.as_deref().map(|id| format!(" (id {id:?})")).unwrap_or_default())]
 pub struct LineError {
+    /// The line's number, as given to [`parse_line`].
     pub line: u64,
+    /// The line's `id`, when one could be read (even from a line that is not valid JSON).
     pub id: Option<String>,
+    /// What is wrong, naming the field.
     pub error: EventError,
 }
 
@@ -353,6 +375,18 @@ fn salvage_id(line: &str) -> Option<String> {
 }
 
 /// Parses one NDJSON line (`line_no` is 1-based, for the error) into a validated event.
+/// Only the stateless rules are checked; references are checked on append ([`crate::refs`]).
+///
+/// ```
+/// use riskledger_events::{json::parse_line, Timestamp};
+///
+/// let line = r#"{"id":"e1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#;
+/// let event = parse_line(1, line)?;
+/// assert_eq!((event.id.as_str(), event.at), ("e1", Timestamp::parse_rfc3339("2024-01-02T10:00:00Z")?));
+/// let typo = line.replace("\"role\"", "\"rôle\"");
+/// assert!(parse_line(2, &typo).unwrap_err().to_string().contains("unknown field `rôle`"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_line(line_no: u64, line: &str) -> Result<Event, LineError> {
     let fail = |error, id| LineError {
         line: line_no,
@@ -410,16 +444,44 @@ fn strip_position(err: &serde_json::Error) -> String {
     }
 }
 
-/// What `export` adds to each line: where the event sits in the ledger.
+/// What `export` adds to each line: where the event sits in the ledger. Input ignores these
+/// fields (the ledger assigns its own).
+///
+/// ```
+/// use riskledger_events::{json::{parse_line, write_line, Placement}, Timestamp};
+///
+/// # let event = parse_line(1, r#"{"id":"g1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#)?;
+/// let hash = "5cdbe3441a857315416b626220a0a20990b33a2d896ecbdfeb918e0a5e52b90e";
+/// let placement = Placement { seq: 1, hash, recorded_at: Timestamp(1_800_000_000_000_000) };
+/// let mut out = Vec::new();
+/// write_line(&mut out, &event, Some(placement))?;
+/// assert_eq!(parse_line(1, std::str::from_utf8(&out)?)?, event);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Placement<'a> {
+    /// The event's seq in the log.
     pub seq: u64,
+    /// The event's chain hash, in hex.
     pub hash: &'a str,
+    /// When the ledger appended it.
     pub recorded_at: Timestamp,
 }
 
 /// Writes one event as an NDJSON line (without the newline), in the canonical field order.
 /// With a placement, the line also carries `seq`, `hash` and `recorded_at`.
+///
+/// ```
+/// use riskledger_events::{json::{parse_line, write_line, Placement}, Timestamp};
+///
+/// let line = r#"{"id":"e3","type":"contract_ended","at":"2024-06-01T00:00:00Z","contract":"k-1","outcome":"completed"}"#;
+/// let event = parse_line(1, line)?;
+/// let mut out = Vec::new();
+/// write_line(&mut out, &event, Some(Placement { seq: 42, hash: "ab", recorded_at: Timestamp(0) }))?;
+/// let text = String::from_utf8(out)?;
+/// assert!(text.starts_with(r#"{"seq":42,"hash":"ab","recorded_at":"1970-01-01T00:00:00Z","id":"e3""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_line(
     out: &mut impl std::io::Write,
     event: &Event,
@@ -553,7 +615,19 @@ fn b(s: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Borrowed(s))
 }
 
-/// The canonical NDJSON line of an event, without placement.
+/// The canonical NDJSON line of an event, without placement: parsing it gives the same
+/// event back.
+///
+/// ```
+/// use riskledger_events::json::{parse_line, to_line};
+///
+/// let line = r#"{"country":"US","role":"client","account":"c-1","at":"2024-01-02T11:00:00+01:00","type":"account_opened","id":"e1"}"#;
+/// let event = parse_line(1, line)?;
+/// let canonical = to_line(&event);
+/// assert_eq!(canonical, r#"{"id":"e1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#);
+/// assert_eq!(parse_line(1, &canonical)?, event);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn to_line(event: &Event) -> String {
     let mut out = Vec::with_capacity(256);
     write_line(&mut out, event, None).expect("writing to a Vec cannot fail");

@@ -18,6 +18,19 @@ struct Contract {
 }
 
 /// The facts other events refer to: contracts (with their currency) and flags.
+///
+/// ```
+/// use riskledger_events::refs::References;
+///
+/// # use riskledger_events::json::parse_line;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// let mut refs = References::new();
+/// assert!(refs.stage().check(&paid).is_err(), "no contract k-1 yet");
+/// refs.replay(&started);
+/// assert!(refs.stage().check(&paid).is_ok());
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct References {
     contracts: HashMap<String, Contract>,
@@ -26,6 +39,21 @@ pub struct References {
 }
 
 /// A batch being checked against [`References`]: later events of the batch see earlier ones.
+/// Made by [`References::stage`]; turned into [`Changes`] once the batch is checked.
+///
+/// ```
+/// use riskledger_events::refs::References;
+///
+/// # use riskledger_events::json::parse_line;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// let refs = References::new();
+/// let mut staged = refs.stage();
+/// staged.check(&started)?;
+/// staged.check(&paid)?; // sees the contract started earlier in the batch
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Staged<'a> {
     base: &'a References,
@@ -33,7 +61,25 @@ pub struct Staged<'a> {
     flags: HashMap<String, bool>,
 }
 
-/// What a checked batch adds, to be committed once the batch is durable.
+/// What a checked batch adds, to be committed once the batch is durable. Dropping it instead
+/// leaves the [`References`] as they were (a batch that failed to store).
+///
+/// ```
+/// use riskledger_events::refs::References;
+///
+/// # use riskledger_events::json::parse_line;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// let mut refs = References::new();
+/// let mut staged = refs.stage();
+/// staged.check(&started)?;
+/// let changes = staged.into_changes();
+/// assert_eq!(refs.len(), (0, 0), "nothing applied before the commit");
+/// refs.commit(changes);
+/// assert_eq!(refs.len(), (1, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Changes {
     contracts: HashMap<String, Contract>,
@@ -45,11 +91,33 @@ fn reference(field: &'static str, reason: String) -> EventError {
 }
 
 impl References {
+    /// No contracts, no flags: the state before the first event.
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// let refs = References::new();
+    /// assert!(refs.is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Starts checking a batch.
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let refs = References::new();
+    /// let mut staged = refs.stage();
+    /// staged.check(&started)?;
+    /// assert!(staged.check(&started).is_err(), "a contract starts once");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stage(&self) -> Staged<'_> {
         Staged {
             base: self,
@@ -58,7 +126,23 @@ impl References {
         }
     }
 
-    /// Applies a committed batch.
+    /// Applies a committed batch (call it once the batch is durable).
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// let mut staged = refs.stage();
+    /// staged.check(&started)?;
+    /// let changes = staged.into_changes();
+    /// refs.commit(changes);
+    /// assert!(refs.stage().check(&paid).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn commit(&mut self, changes: Changes) {
         self.contracts.extend(changes.contracts);
         self.flags.extend(changes.flags);
@@ -66,6 +150,19 @@ impl References {
 
     /// Replays one stored event (when a ledger is opened). Stored events were checked on the
     /// way in; this only records what they add.
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// refs.replay(&started);
+    /// refs.replay(&paid); // a payment adds no fact
+    /// assert_eq!(refs.len(), (1, 0));
+    /// ```
     pub fn replay(&mut self, event: &Event) {
         let mut staged = self.stage();
         staged.record(event);
@@ -74,10 +171,33 @@ impl References {
     }
 
     /// How many contracts and flags are known (for memory accounting and tests).
+    ///
+    /// ```
+    /// use riskledger_events::{json::parse_line, refs::References};
+    ///
+    /// let mut refs = References::new();
+    /// refs.replay(&parse_line(1, r#"{"id":"r","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","reason":"other"}"#)?);
+    /// assert_eq!(refs.len(), (0, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> (usize, usize) {
         (self.contracts.len(), self.flags.len())
     }
 
+    /// Whether no contract and no flag is known.
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// assert!(refs.is_empty());
+    /// refs.replay(&started);
+    /// assert!(!refs.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.contracts.is_empty() && self.flags.is_empty()
     }
@@ -89,6 +209,21 @@ impl References {
     /// ```text
     /// contracts u64 LE | per contract: id length u8 | id | currency [3] | ended u8 (0/1)
     /// flags     u64 LE | per flag:     id length u8 | id | resolved u8 (0/1)
+    /// ```
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// refs.replay(&started);
+    /// let mut flat = Vec::new();
+    /// refs.encode_flat(&mut flat);
+    /// assert_eq!(flat.len(), 8 + (1 + 3 + 3 + 1) + 8); // one contract "k-1", no flag
+    /// assert_eq!(&flat[8..16], b"\x03k-1USD\x00");
     /// ```
     pub fn encode_flat(&self, out: &mut Vec<u8>) {
         let mut contracts: Vec<_> = self.contracts.iter().collect();
@@ -111,6 +246,23 @@ impl References {
     /// Reads the flat form written by [`References::encode_flat`], all of `bytes`. Refuses
     /// anything [`References::encode_flat`] cannot have written (ids out of bounds or out of
     /// order, bad currencies or booleans, short or trailing bytes).
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// refs.replay(&started);
+    /// let mut flat = Vec::new();
+    /// refs.encode_flat(&mut flat);
+    /// let back = References::decode_flat(&flat)?;
+    /// assert!(back.stage().check(&paid).is_ok());
+    /// assert!(References::decode_flat(&flat[..flat.len() - 1]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode_flat(bytes: &[u8]) -> Result<Self, FlatError> {
         let mut input = Flat { bytes, at: 0 };
         let mut refs = References::default();
@@ -145,7 +297,16 @@ impl References {
     }
 }
 
-/// Why bytes are not the flat form of [`References`].
+/// Why bytes are not the flat form of [`References`]: they are damaged, or not what
+/// [`References::encode_flat`] wrote. The message says what is wrong. Rebuild the references
+/// from the events instead (the store does so with its checkpoint).
+///
+/// ```
+/// use riskledger_events::refs::References;
+///
+/// let err = References::decode_flat(&[1, 2, 3]).unwrap_err();
+/// assert_eq!(err.to_string(), "references: cut short");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("references: {0}")]
 pub struct FlatError(&'static str);
@@ -226,6 +387,20 @@ impl Staged<'_> {
 
     /// Checks `event` against everything known so far, including earlier events of this
     /// batch, and stages it when it passes. A rejected event stages nothing.
+    ///
+    /// ```
+    /// use riskledger_events::{refs::References, EventError};
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let refs = References::new();
+    /// let mut staged = refs.stage();
+    /// let err = staged.check(&paid).unwrap_err();
+    /// assert!(matches!(err, EventError::Reference { field: "contract", .. }));
+    /// assert_eq!(err.to_string(), r#"field `contract`: contract "k-1" does not exist"#);
+    /// ```
     pub fn check(&mut self, event: &Event) -> Result<(), EventError> {
         match &event.body {
             Body::ContractStarted { contract, .. } if self.contract(contract).is_some() => {
@@ -304,6 +479,22 @@ impl Staged<'_> {
         }
     }
 
+    /// Ends the check of a batch: what it adds, for [`References::commit`].
+    ///
+    /// ```
+    /// use riskledger_events::refs::References;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// let mut refs = References::new();
+    /// let mut staged = refs.stage();
+    /// staged.check(&started)?;
+    /// refs.commit(staged.into_changes());
+    /// assert_eq!(refs.len(), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_changes(self) -> Changes {
         Changes {
             contracts: self.contracts,

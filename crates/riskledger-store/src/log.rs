@@ -16,6 +16,23 @@ use crate::checkpoint::{self, Checkpoint, Unusable};
 use crate::ids::{fingerprint, IdIndex, Undo};
 
 /// What an append does with an event that is invalid or conflicts with an earlier one.
+///
+/// ```
+/// use riskledger_store::OnInvalid;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// let bad = line(3, r#"{"id":"x","type":"payment","at":"2024-02-02T08:00:00Z","contract":"k-9","amount_minor":5,"currency":"USD"}"#);
+/// let options = AppendOptions { on_invalid: OnInvalid::Skip, ..AppendOptions::default() };
+/// let receipt = log.append(&[started, bad, paid], &options)?;
+/// assert_eq!((receipt.appended, receipt.rejected.len()), (2, 1)); // k-9 does not exist
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnInvalid {
     /// Append nothing; return [`AppendError::Rejected`]. The library default: a batch is whole.
@@ -27,35 +44,117 @@ pub enum OnInvalid {
     Skip,
 }
 
-/// How to append.
+/// How to append. The default rejects a batch with any invalid event, expects no particular
+/// head, and records the system clock's time.
+///
+/// ```
+/// use riskledger_store::AppendError;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// let seen = log.head().seq;
+/// log.append(&[started], &AppendOptions::default())?; // another writer, say
+/// let options = AppendOptions { expected_head: Some(seen), ..AppendOptions::default() };
+/// let err = log.append(&[paid], &options).unwrap_err();
+/// assert!(matches!(err, AppendError::HeadMoved { expected: 0, actual: 1 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct AppendOptions {
     /// Append only if the log's head seq is this (optimistic concurrency).
     pub expected_head: Option<u64>,
+    /// What to do with invalid or conflicting events.
     pub on_invalid: OnInvalid,
     /// The append time to record; `None` reads the system clock (the store is an edge).
     pub recorded_at: Option<Timestamp>,
 }
 
 /// Why an event of a batch was not appended.
+///
+/// ```
+/// use riskledger_store::{AppendError, RejectReason};
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// log.append(&[started], &AppendOptions::default())?;
+/// let mut reused = paid.clone();
+/// reused.id = "k".into(); // the contract's id, for a different event
+/// let Err(AppendError::Rejected(rejection)) = log.append(&[reused], &AppendOptions::default()) else { unreachable!() };
+/// assert_eq!(rejection.reason, RejectReason::Conflict { seq: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RejectReason {
+    /// The event breaks a rule of its own or names something the log does not know (the
+    /// error names the field). Fix the event, or send what it depends on first.
     #[error("{0}")]
     Invalid(#[from] EventError),
+    /// The id is taken by the event at `seq`, whose content differs. Give a different event
+    /// its own id; if it is a corrected version of that event, the original stands.
     #[error("field `id`: already used by the event at seq {seq} with different content")]
-    Conflict { seq: u64 },
+    Conflict {
+        /// The seq of the event that holds the id.
+        seq: u64,
+    },
 }
 
 /// An event that was not appended: its position in the batch, its id, and why.
+///
+/// ```
+/// use riskledger_store::OnInvalid;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// let options = AppendOptions { on_invalid: OnInvalid::Skip, ..AppendOptions::default() };
+/// let receipt = log.append(&[paid, started], &options)?; // the payment comes too early
+/// let rejection = &receipt.rejected[0];
+/// assert_eq!((rejection.index, rejection.id.as_str()), (0, "p"));
+/// assert_eq!(rejection.to_string(), r#"event 0 (id "p"): field `contract`: contract "k-1" does not exist"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("event {index} (id {id:?}): {reason}")]
 pub struct Rejection {
+    /// The event's position in the batch, from 0.
     pub index: usize,
+    /// The event's id.
     pub id: String,
+    /// Why it was not appended.
     pub reason: RejectReason,
 }
 
 /// What happened to one event of a batch.
+///
+/// ```
+/// use riskledger_store::Outcome;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// log.append(&[started.clone()], &AppendOptions::default())?;
+/// let receipt = log.append(&[started, paid], &AppendOptions::default())?; // a retry, with one more
+/// assert_eq!(receipt.outcomes, [Outcome::Duplicate(1), Outcome::Appended(2)]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Stored at this seq.
@@ -69,10 +168,29 @@ pub enum Outcome {
 }
 
 /// The result of an append that did not fail as a whole.
+///
+/// ```
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// log.append(&[started.clone()], &AppendOptions::default())?;
+/// let receipt = log.append(&[started, paid], &AppendOptions::default())?;
+/// assert_eq!((receipt.appended, receipt.duplicates, receipt.rejected.len()), (1, 1, 0));
+/// assert_eq!(receipt.head, log.head());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Receipt {
+    /// Events stored by this append.
     pub appended: u64,
+    /// Events already stored with the same content (counted, not stored again).
     pub duplicates: u64,
+    /// Events not appended, in batch order (only under [`OnInvalid::KeepPrefix`] and
+    /// [`OnInvalid::Skip`]; under [`OnInvalid::RejectBatch`] the append fails instead).
     pub rejected: Vec<Rejection>,
     /// One per event of the batch, in order.
     pub outcomes: Vec<Outcome>,
@@ -81,14 +199,39 @@ pub struct Receipt {
 }
 
 /// Why an append stored nothing.
+///
+/// ```
+/// use riskledger_store::AppendError;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// let err = log.append(&[paid], &AppendOptions::default()).unwrap_err();
+/// let AppendError::Rejected(rejection) = &err else { unreachable!() };
+/// assert_eq!(rejection.id, "p"); // the whole batch was refused: fix or drop that event
+/// assert_eq!(log.head().seq, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     /// Another writer appended first. Re-read the head, re-decide, retry.
     #[error("head moved: expected seq {expected}, the log is at {actual}")]
-    HeadMoved { expected: u64, actual: u64 },
-    /// Split the batch.
+    HeadMoved {
+        /// The head seq the append expected.
+        expected: u64,
+        /// The log's head seq.
+        actual: u64,
+    },
+    /// The batch has more than [`MAX_BATCH_EVENTS`] events. Split the batch.
     #[error("batch of {events} events; the limit is {MAX_BATCH_EVENTS}")]
-    TooLarge { events: usize },
+    TooLarge {
+        /// The batch's length.
+        events: usize,
+    },
     /// An event was invalid under [`OnInvalid::RejectBatch`]. Fix or drop it and retry.
     #[error("{0}")]
     Rejected(Rejection),
@@ -102,8 +245,26 @@ pub enum AppendError {
 }
 
 /// Why a checkpoint was not written. The log is unaffected: the next open reads more blocks.
+///
+/// ```
+/// use riskledger_store::CheckpointError;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// std::fs::create_dir_all(dir.path().join("log.checkpoint").join("in-the-way"))?;
+/// assert!(matches!(log.checkpoint(), Err(CheckpointError::Io(_))));
+/// assert_eq!(log.checkpoint_seq(), 0); // no checkpoint; the log itself is fine
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// Writing or syncing the checkpoint file failed (disk full, permissions). Fix the cause
+    /// and try again later; the previous checkpoint, if any, is still in place.
     #[error("writing the store checkpoint: {0}")]
     Io(#[from] std::io::Error),
     /// An earlier commit failed, so memory may not describe the store: reopen first.
@@ -112,17 +273,43 @@ pub enum CheckpointError {
 }
 
 /// Why the log cannot be read as a valid log.
+///
+/// ```
+/// use riskledger_store::{open_sled, BackendError, SledOptions, StoreError};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let _log = open_sled(dir.path(), &SledOptions::default())?;
+/// let err = open_sled(dir.path(), &SledOptions::default()).err().unwrap();
+/// assert!(matches!(err, StoreError::Storage(BackendError::Busy(_))));
+/// assert!(!err.is_damage()); // wait for the other holder, or stop it
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The storage below the log failed. See [`BackendError`] for each cause;
+    /// [`StoreError::is_damage`] says whether to treat it as damage.
     #[error("{0}")]
     Storage(#[from] BackendError),
-    /// The first record that is not what it should be.
+    /// The first record that is not what it should be. The log is damaged from `seq` on: do
+    /// not append; run `verify` and restore from a copy.
     #[error("seq {seq}: {reason}")]
-    Damaged { seq: u64, reason: String },
+    Damaged {
+        /// The first bad seq.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl StoreError {
     /// Whether the error says the stored data is damaged (rather than that the machine failed).
+    ///
+    /// ```
+    /// use riskledger_store::{BackendError, StoreError};
+    ///
+    /// assert!(StoreError::Damaged { seq: 7, reason: "hash does not match".into() }.is_damage());
+    /// assert!(!StoreError::Storage(BackendError::Busy("/data/ledger".into())).is_damage());
+    /// ```
     pub fn is_damage(&self) -> bool {
         match self {
             StoreError::Damaged { .. } => true,
@@ -131,6 +318,13 @@ impl StoreError {
     }
 
     /// The first bad seq, when the error is about a record.
+    ///
+    /// ```
+    /// use riskledger_store::{BackendError, StoreError};
+    ///
+    /// assert_eq!(StoreError::Damaged { seq: 7, reason: "cut short".into() }.first_bad_seq(), Some(7));
+    /// assert_eq!(StoreError::Storage(BackendError::Engine("closed".into())).first_bad_seq(), None);
+    /// ```
     pub fn first_bad_seq(&self) -> Option<u64> {
         match self {
             StoreError::Damaged { seq, .. } => Some(*seq),
@@ -147,11 +341,33 @@ fn damaged(seq: u64, reason: impl Into<String>) -> StoreError {
 }
 
 /// One event read back: where it sits and what it says.
+///
+/// ```
+/// use riskledger_events::Timestamp;
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// let options = AppendOptions { recorded_at: Some(Timestamp(1_800_000_000_000_000)), ..AppendOptions::default() };
+/// log.append(&[started.clone()], &options)?;
+/// let record = log.records(1).next().unwrap()?;
+/// assert_eq!((record.seq, record.hash, record.recorded_at), (1, log.head().hash, Timestamp(1_800_000_000_000_000)));
+/// assert_eq!(record.event, started);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
+    /// The event's seq (from 1, dense, in append order).
     pub seq: u64,
+    /// The event's chain hash.
     pub hash: ChainHash,
+    /// When the event was appended (the same for every event of a block).
     pub recorded_at: Timestamp,
+    /// The event, decoded and validated.
     pub event: Event,
 }
 
@@ -261,7 +477,20 @@ impl<Bytes: AsRef<[u8]>> BlockReader<Bytes> {
     }
 }
 
-/// The append-only, hash-chained event log.
+/// The append-only, hash-chained event log, on any [`Backend`]. One open log per store: it
+/// keeps the id index and the references in memory.
+///
+/// ```
+/// use riskledger_store::{AppendOptions, Log, SledBackend, SledOptions};
+///
+/// # use riskledger_events::json::parse_line;
+/// # let dir = tempfile::tempdir()?;
+/// # let started = parse_line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#)?;
+/// let mut log = Log::open(SledBackend::open(dir.path(), &SledOptions::default())?)?;
+/// log.append(&[started], &AppendOptions::default())?;
+/// assert_eq!(log.records(1).count(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Log<B: Backend> {
     backend: B,
     chain: ChainHasher,
@@ -302,6 +531,24 @@ impl<B: Backend> Log<B> {
     /// every acknowledged event must still be there. A log that fails these checks does not
     /// open; `verify` names the problem. The blocks a checkpoint covers are not re-read:
     /// checking them is `verify`'s job.
+    ///
+    /// ```
+    /// use riskledger_store::{Log, SledBackend};
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// log.checkpoint()?;
+    /// drop(log);
+    /// let log = Log::open(SledBackend::open(dir.path(), &SledOptions::default())?)?;
+    /// assert_eq!((log.head().seq, log.checkpoint_seq()), (2, 2)); // read nothing but the checkpoint
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(backend: B) -> Result<Self, StoreError> {
         let start = load_checkpoint(&backend);
         Self::open_from(backend, start)
@@ -309,6 +556,24 @@ impl<B: Backend> Log<B> {
 
     /// Opens a log ignoring any checkpoint: reads and checks every block, rebuilding the id
     /// index and references from seq 1.
+    ///
+    /// ```
+    /// use riskledger_store::{Log, SledBackend};
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// log.checkpoint()?;
+    /// drop(log);
+    /// let log = Log::open_rebuilding(SledBackend::open(dir.path(), &SledOptions::default())?)?;
+    /// assert_eq!((log.head().seq, log.checkpoint_seq()), (2, 0)); // every block read
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_rebuilding(backend: B) -> Result<Self, StoreError> {
         Self::open_from(backend, None)
     }
@@ -401,6 +666,20 @@ impl<B: Backend> Log<B> {
     /// next open loads it and reads only the blocks after it. Returns the seq it covers, or
     /// `None` when the backend keeps no checkpoint. Costs a write of about 16 bytes per event
     /// and one fsync; a failure leaves the previous checkpoint (or none) and the log intact.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// assert_eq!(log.checkpoint()?, Some(2));
+    /// assert_eq!(log.checkpoint_seq(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checkpoint(&mut self) -> Result<Option<u64>, CheckpointError> {
         if self.needs_reopen {
             return Err(CheckpointError::NeedsReopen);
@@ -415,15 +694,64 @@ impl<B: Backend> Log<B> {
 
     /// The seq the last checkpoint covers: the one this open loaded, or the last one
     /// [`Log::checkpoint`] wrote since. 0 when there is none (the open read every block).
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// assert_eq!(log.checkpoint_seq(), 0);
+    /// log.append(&[started], &AppendOptions::default())?;
+    /// log.checkpoint()?;
+    /// log.append(&[paid], &AppendOptions::default())?;
+    /// assert_eq!((log.checkpoint_seq(), log.head().seq), (1, 2)); // the next open reads seq 2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checkpoint_seq(&self) -> u64 {
         self.checkpoint_seq
     }
 
+    /// The log's last event: its seq and chain hash ([`Head::EMPTY`] for an empty log).
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// let receipt = log.append(&[started, paid], &AppendOptions::default())?;
+    /// assert_eq!(log.head(), receipt.head);
+    /// assert_eq!(log.head().seq, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn head(&self) -> Head {
         self.head
     }
 
-    /// The stored chain hash of the record at `seq` (the genesis hash for 0).
+    /// The stored chain hash of the record at `seq` (the genesis hash for 0). An error for a
+    /// seq past the head.
+    ///
+    /// ```
+    /// use riskledger_events::GENESIS_HASH;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// assert_eq!(log.hash_at(0)?, GENESIS_HASH);
+    /// assert_eq!(log.hash_at(2)?, log.head().hash);
+    /// assert!(log.hash_at(3).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hash_at(&self, seq: u64) -> Result<ChainHash, StoreError> {
         if seq == 0 {
             return Ok(GENESIS_HASH);
@@ -431,12 +759,43 @@ impl<B: Backend> Log<B> {
         hash_at(&self.backend, seq)
     }
 
+    /// The backend the log stores its blocks in, for reads below the log.
+    ///
+    /// ```
+    /// use riskledger_store::Backend;
+    ///
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// assert_eq!(log.backend().acknowledged_head()?, Some(log.head()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn backend(&self) -> &B {
         &self.backend
     }
 
     /// Appends a batch: validated, deduplicated by id against the whole history, chained, and
     /// durable (one flush) before it returns. Either every accepted event is stored or none.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// let receipt = log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// assert_eq!(receipt.appended, 2);
+    /// let retry = log.append(&[started, paid], &AppendOptions::default())?; // idempotent by id
+    /// assert_eq!((retry.appended, retry.duplicates, log.head().seq), (0, 2, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn append(
         &mut self,
         events: &[Event],
@@ -559,18 +918,61 @@ impl<B: Backend> Log<B> {
     }
 
     /// Every record from `seq` on, in order. Checks each block's structure and continuity and
-    /// decodes each event; set `verify_chain` to recompute hashes too (from seq 1 only).
+    /// decodes each event; use [`Log::records_verified`] to recompute hashes too.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// let ids: Vec<String> = log.records(2).map(|r| r.map(|r| r.event.id)).collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, ["p"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn records(&self, from_seq: u64) -> Records<'_, B> {
         Records::new(&self.backend, from_seq, false)
     }
 
     /// Every record from seq 1 on, recomputing the hash chain as it goes: the first record
     /// whose hash does not follow is an error naming its seq.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// let last = log.records_verified().last().unwrap()?;
+    /// assert_eq!((last.seq, last.hash), (2, log.head().hash));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn records_verified(&self) -> Records<'_, B> {
         Records::new(&self.backend, 1, true)
     }
 
-    /// Re-reads the whole log and checks everything (see [`verify`]).
+    /// Re-reads the whole log and checks everything (see [`verify()`]).
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// let verification = log.verify();
+    /// assert!(verification.ok());
+    /// assert_eq!(verification.head, log.head());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(&self) -> Verification {
         verify(&self.backend)
     }
@@ -869,6 +1271,22 @@ enum Slot<Bytes> {
 }
 
 /// Reads records in order, checking structure and continuity, and the chain when asked.
+/// Made by [`Log::records`], [`Log::records_verified`] and [`records_verified()`]. An error
+/// ends the iteration.
+///
+/// ```
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+/// let seqs: Vec<u64> = log.records(1).map(|r| r.map(|r| r.seq)).collect::<Result<_, _>>()?;
+/// assert_eq!(seqs, [1, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Records<'a, B: Backend> {
     backend: &'a B,
     blocks: Option<BlockIter<'a, B::Bytes>>,
@@ -1026,11 +1444,43 @@ impl<B: Backend> Iterator for Records<'_, B> {
 
 /// Every record of the log on `backend` from seq 1, recomputing the hash chain (on a second
 /// thread, a block ahead) as it reads. Needs no open [`Log`]: the auditor's path.
+///
+/// ```
+/// use riskledger_store::{records_verified, SledBackend};
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+/// drop(log);
+/// let backend = SledBackend::open(dir.path(), &SledOptions::default())?;
+/// let events: Vec<_> = records_verified(&backend).map(|r| r.map(|r| r.event)).collect::<Result<_, _>>()?;
+/// assert_eq!(events, [started, paid]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn records_verified<B: Backend>(backend: &B) -> Records<'_, B> {
     Records::new(backend, 1, true)
 }
 
 /// What `verify` found.
+///
+/// ```
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+/// let verification = log.verify();
+/// assert_eq!((verification.events, verification.first_bad_seq, verification.error), (2, None, None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verification {
     /// Events that verified, in order from seq 1.
@@ -1044,6 +1494,20 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// Whether everything verified.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// assert!(log.verify().ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
@@ -1051,7 +1515,26 @@ impl Verification {
 
 /// Re-reads every block from seq 1 and checks: block structure and checks, dense seqs, the hash
 /// chain, that every record decodes to a valid event, that ids are unique, that references
-/// hold (as at append), and that every acknowledged event is still there.
+/// hold (as at append), and that every acknowledged event is still there. Needs no open
+/// [`Log`].
+///
+/// ```
+/// use riskledger_store::{verify, SledBackend};
+///
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+/// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+/// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+/// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+/// drop(log);
+/// let verification = verify(&SledBackend::open(dir.path(), &SledOptions::default())?);
+/// assert!(verification.ok());
+/// assert_eq!(verification.events, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify<B: Backend>(backend: &B) -> Verification {
     let records = Records::new(backend, 1, true);
     let mut ids = IdIndex::default();

@@ -21,7 +21,19 @@ const MARKER_BYTES: usize = 8 + 32 + 32;
 /// blob files, so it does not copy block bytes around inside its leaves.
 const SEGMENT_BYTES: usize = 1024 * 1024;
 
-/// Tuning of the sled store.
+/// Tuning of the sled store. The defaults suit a store of any size; lower them to bound memory
+/// on a small machine.
+///
+/// ```
+/// use riskledger_store::{open_sled, SledOptions};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let options = SledOptions { cache_capacity_bytes: 8 << 20, ..SledOptions::default() };
+/// assert_eq!(options.recycle_after_bytes, 256 << 20);
+/// let log = open_sled(dir.path(), &options)?;
+/// assert_eq!(log.head().seq, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct SledOptions {
     /// sled's page cache, in bytes. Blocks are read once per scan, so a small cache suffices.
@@ -42,7 +54,19 @@ impl Default for SledOptions {
     }
 }
 
-/// Blocks on sled, plus the acknowledged-head marker file beside the database.
+/// Blocks on sled, plus the acknowledged-head marker file beside the database: the default
+/// [`Backend`]. [`open_sled`](crate::open_sled) opens a [`Log`](crate::Log) on one.
+///
+/// ```
+/// use riskledger_store::{Backend, Log, SledBackend, SledOptions};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let backend = SledBackend::open(dir.path(), &SledOptions::default())?;
+/// assert!(backend.last_block()?.is_none());
+/// let log = Log::open(backend)?;
+/// assert_eq!(log.head().seq, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SledBackend {
     /// Held for the backend's lifetime: one process per ledger.
     _lock: fs::File,
@@ -97,7 +121,20 @@ impl Engine {
     }
 }
 
-/// A stored block's bytes (sled's reference-counted buffer, kept private).
+/// A stored block's bytes (sled's reference-counted buffer, kept private). Read them through
+/// `AsRef<[u8]>`.
+///
+/// ```
+/// use riskledger_store::{block::Block, open_sled, AppendOptions, Backend, SledBytes, SledOptions};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let event = riskledger_events::json::parse_line(1, r#"{"id":"g1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#)?;
+/// let mut log = open_sled(dir.path(), &SledOptions::default())?;
+/// log.append(&[event], &AppendOptions::default())?;
+/// let (_, bytes): (u64, SledBytes) = log.backend().last_block()?.unwrap();
+/// assert_eq!(Block::parse(bytes.as_ref())?.entries().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SledBytes(sled::IVec);
 
 impl AsRef<[u8]> for SledBytes {
@@ -131,7 +168,20 @@ fn decode_entry(
 }
 
 impl SledBackend {
-    /// Opens (creating if needed) the store in directory `dir`.
+    /// Opens (creating if needed) the store in directory `dir`, and holds it: a second open of
+    /// the same directory fails with [`BackendError::Busy`] until this one is dropped.
+    ///
+    /// ```
+    /// use riskledger_store::{BackendError, SledBackend, SledOptions};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let first = SledBackend::open(dir.path(), &SledOptions::default())?;
+    /// let second = SledBackend::open(dir.path(), &SledOptions::default());
+    /// assert!(matches!(second, Err(BackendError::Busy(_))));
+    /// drop(first);
+    /// assert!(SledBackend::open(dir.path(), &SledOptions::default()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, BackendError> {
         fs::create_dir_all(dir)?;
         // Our own lock, taken before sled's, so that "another process has it open" is told
@@ -165,6 +215,19 @@ impl SledBackend {
     }
 
     /// How many times sled was reopened to release memory (for tests and diagnostics).
+    ///
+    /// ```
+    /// use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let event = riskledger_events::json::parse_line(1, r#"{"id":"g1","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#)?;
+    /// let options = SledOptions { recycle_after_bytes: 1, ..SledOptions::default() };
+    /// let mut log = open_sled(dir.path(), &options)?;
+    /// assert_eq!(log.backend().recycles(), 0);
+    /// log.append(&[event], &AppendOptions::default())?; // writes more than 1 byte
+    /// assert_eq!(log.backend().recycles(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recycles(&self) -> u64 {
         self.recycles.load(Ordering::Relaxed)
     }
@@ -212,7 +275,17 @@ impl SledBackend {
         Ok(Some(block))
     }
 
-    /// Whether `dir` holds a store.
+    /// Whether `dir` holds a store (without opening or creating one).
+    ///
+    /// ```
+    /// use riskledger_store::{SledBackend, SledOptions};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// assert!(!SledBackend::exists(dir.path()));
+    /// SledBackend::open(dir.path(), &SledOptions::default())?;
+    /// assert!(SledBackend::exists(dir.path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exists(dir: &Path) -> bool {
         dir.join("sled").join("conf").exists()
     }
