@@ -26,6 +26,7 @@
 
 mod books;
 mod feed;
+mod rebuild;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -921,6 +922,9 @@ pub struct Replay {
 /// events with `at <= as_of` when given ("the state of that moment"). For a ledger this process
 /// has open, use [`Ledger::replay`].
 ///
+/// The log is read on the calling thread while a second thread folds what was read, in seq
+/// order: the result is the sequential fold's, and a damaged log fails with the first bad seq.
+///
 /// ```
 /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
 /// # let dir = tempfile::tempdir()?;
@@ -953,18 +957,7 @@ fn replay_backend<B: riskledger_store::Backend>(
     until_seq: Option<u64>,
     as_of: Option<Timestamp>,
 ) -> Result<(Replay, Books), LedgerError> {
-    let mut books = Books::new();
-    let mut head_seq = 0;
-    for record in riskledger_store::records_verified(backend) {
-        let record = record?;
-        if until_seq.is_some_and(|until| record.seq > until) {
-            break;
-        }
-        head_seq = record.seq;
-        if as_of.is_none_or(|t| record.event.at <= t) {
-            books.apply(&record.event);
-        }
-    }
+    let (books, head_seq) = rebuild::rebuild(backend, until_seq, as_of)?;
     let replay = Replay {
         events: books.events(),
         head_seq,
