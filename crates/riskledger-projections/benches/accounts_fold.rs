@@ -16,8 +16,10 @@
 //!
 //! For instruction counts, `ACCOUNTS_FOLD_ONCE=N` folds the logins of the mix for `N` accounts
 //! once, prints the figures and exits without running criterion:
-//! `ACCOUNTS_FOLD_ONCE=10000 valgrind --tool=callgrind --toggle-collect='accounts_fold::fold*'
+//! `ACCOUNTS_FOLD_ONCE=10000 valgrind --tool=callgrind --toggle-collect='accounts_fold::fold'
 //! target/release/deps/accounts_fold-*` gives the fold's instructions (divide by the logins).
+//! The name must be exact: `fold*` also matches `fold_once`, whose toggle then collects
+//! everything but the fold.
 
 mod support;
 use std::hint::black_box;

@@ -6,6 +6,7 @@
 //! [`AccountBook::reports`] evaluate the rules at any `T` from that state alone, counting only
 //! events with `at <= T`. Every choice the spec leaves open is in `docs/policy-accounts.md`.
 
+mod device_index;
 mod devices;
 mod id;
 mod names;
@@ -24,6 +25,7 @@ pub use report::{
     SharedDeviceFigures, Signal, SignalKind, TravelFigures,
 };
 
+use device_index::{DeviceEntry, DeviceIndex};
 use devices::{device_links, Clusters, Link};
 use names::NameIndex;
 use report::LevelSoFar;
@@ -45,7 +47,7 @@ pub struct AccountBook {
     accounts: Vec<AccountState>,
     account_index: NameIndex,
     devices: Vec<DeviceState>,
-    device_index: NameIndex,
+    device_index: DeviceIndex,
 }
 
 /// The canonical form of an [`AccountBook`]: accounts and devices sorted by id, with the
@@ -156,20 +158,21 @@ impl AccountBook {
     }
 
     /// One login: one lookup for the account, one for the device, one append to the
-    /// account's located (or non-located) logins; the shared-device index is touched only for
-    /// a device that more than one account has used.
+    /// account's located (or non-located) logins. The device's record and the account's
+    /// first logins (its very first, its first per device) are touched only when the device's
+    /// index entry cannot tell that the login changes none of them: a new device, a shared
+    /// one, a login no later than the account's first on the device.
     #[inline]
     fn apply_login(&mut self, at: i64, id: &str, login: LoginFields<'_>) {
         let account = self.account_slot(login.account);
-        let device = self.device_slot(login.device, account);
         let id = EventId::new(id);
-        match self.devices[device].sole {
-            Some(sole) if sole == account => {}
-            Some(sole) => self.share_device(device, sole, at, &id, account),
-            None => self.devices[device].record_use(at, &id, account),
-        }
+        let device = match self.device_index.entry(login.device) {
+            // The account signed in on this device before `at`, so also on some device: this
+            // login is neither its first on the device nor its first at all.
+            Some(entry) if entry.is_used_before_by(account, at) => entry.slot(),
+            entry => self.record_device_use(at, &id, login.device, entry, account),
+        };
         let state = &mut self.accounts[account];
-        state.record_login(at, &id, device);
         // Device indexes are below `u32::MAX`: each device holds at least a name in memory.
         let device_u32 = device as u32;
         if login.network.is_some_and(Network::hides_location) {
@@ -192,6 +195,43 @@ impl AccountBook {
             };
             insert_located(&mut state.located, located);
         }
+    }
+
+    /// A login its device's index entry cannot vouch for: the device's record, the account's
+    /// first use of the device and the entry are brought up to date.
+    #[inline(never)]
+    fn record_device_use(
+        &mut self,
+        at: i64,
+        id: &EventId,
+        name: &str,
+        entry: Option<DeviceEntry>,
+        account: usize,
+    ) -> usize {
+        let device = match entry {
+            Some(entry) => entry.slot(),
+            None => self.new_device(name, account),
+        };
+        match self.devices[device].sole {
+            Some(sole) if sole == account => {}
+            Some(sole) => self.share_device(device, sole, at, id, account),
+            None => self.devices[device].record_use(at, id, account),
+        }
+        self.accounts[account].record_login(at, id, device);
+        let refreshed = self.device_entry(device);
+        if entry != Some(refreshed) {
+            self.device_index.insert(name, refreshed);
+        }
+        device
+    }
+
+    /// The index entry of a device, from the device's record and its sole account's.
+    fn device_entry(&self, device: usize) -> DeviceEntry {
+        let sole = self.devices[device].sole.and_then(|account| {
+            let first_at = self.accounts.get(account)?.first_use_of(device)?;
+            Some((account, first_at))
+        });
+        DeviceEntry::new(device, sole)
     }
 
     /// A second account signs in on a device: its index is built from the logins its only
@@ -219,15 +259,13 @@ impl AccountBook {
         index
     }
 
-    /// The device's index; a new device is created used by `account` alone.
-    #[inline]
-    fn device_slot(&mut self, name: &str, account: usize) -> usize {
-        if let Some(index) = self.device_index.get(name) {
-            return index;
-        }
+    /// A device not seen before, used by `account` alone; its index entry is completed once
+    /// the account's first use of it is recorded.
+    fn new_device(&mut self, name: &str, account: usize) -> usize {
         let index = self.devices.len();
         self.devices.push(DeviceState::new(name, account));
-        self.device_index.insert(name, index);
+        self.device_index
+            .insert(name, DeviceEntry::new(index, None));
         index
     }
 
@@ -725,21 +763,29 @@ impl From<Snapshot> for AccountBook {
             .enumerate()
             .map(|(i, a)| (a.name.clone(), i))
             .collect();
-        let device_index = snapshot
-            .devices
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.name.clone(), i))
-            .collect();
         let mut accounts = snapshot.accounts;
         accounts
             .iter_mut()
             .for_each(|account| refresh_angles(&mut account.located));
-        AccountBook {
+        let mut book = AccountBook {
             accounts,
             account_index,
             devices: snapshot.devices,
-            device_index,
+            device_index: DeviceIndex::default(),
+        };
+        book.index_devices();
+        book
+    }
+}
+
+impl AccountBook {
+    /// Builds the device index from the devices and accounts (after loading a snapshot).
+    fn index_devices(&mut self) {
+        let entries: Vec<DeviceEntry> = (0..self.devices.len())
+            .map(|device| self.device_entry(device))
+            .collect();
+        for (device, entry) in self.devices.iter().zip(entries) {
+            self.device_index.insert(&device.name, entry);
         }
     }
 }
@@ -813,6 +859,58 @@ mod tests {
     fn account<'a>(book: &'a AccountBook, name: &str) -> &'a AccountState {
         let index = book.account_index.get(name).unwrap();
         &book.accounts[index]
+    }
+
+    /// The device index entries (what lets a login skip the device's record and the account's
+    /// first logins) stay exactly what the state says, whatever the arrival order, across a
+    /// snapshot, and while devices become shared: the fold then equals one that saw every
+    /// event in order.
+    #[test]
+    fn device_entries_stay_true_to_the_state() {
+        let mut events = Vec::new();
+        for n in 0..400_i64 {
+            let account = ["a", "b", "c"][(n % 3) as usize];
+            // Each account's own device, a phone that "c" starts sharing with "a" halfway,
+            // and a few logins at the same microsecond as another.
+            let device = match (account, n % 4) {
+                ("c", 0) if n > 200 => "a-phone".to_string(),
+                (_, 1) => format!("{account}-phone"),
+                _ => format!("{account}-home"),
+            };
+            let network = if n % 5 == 0 {
+                Network::Vpn
+            } else {
+                Network::Residential
+            };
+            let at = START + (n / 2) * 7 * MINUTE;
+            events.push(login(format!("e{n:04}"), at, account, &device, network));
+        }
+        let entries_are_true = |book: &AccountBook| {
+            (0..book.devices.len()).all(|device| {
+                let name = &book.devices[device].name;
+                book.device_index.entry(name) == Some(book.device_entry(device))
+            })
+        };
+        let mut in_order = AccountBook::new();
+        events.iter().for_each(|e| in_order.apply(e));
+        assert!(entries_are_true(&in_order));
+        // Half in reverse, a snapshot, the rest shuffled by a fixed stride: late logins on
+        // known devices, first uses moving earlier, a device turning shared after a reload.
+        let (first, rest) = events.split_at(events.len() / 2);
+        let mut book = AccountBook::new();
+        first.iter().rev().for_each(|e| book.apply(e));
+        assert!(entries_are_true(&book));
+        let config = bincode::config::legacy();
+        let bytes = bincode::serde::encode_to_vec(&book, config).unwrap();
+        let (mut book, _): (AccountBook, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert!(entries_are_true(&book));
+        for i in 0..rest.len() {
+            book.apply(&rest[i * 37 % rest.len()]);
+        }
+        assert!(entries_are_true(&book));
+        assert!(book == in_order);
+        assert!(device(&book, "a-phone").sole.is_none());
     }
 
     /// Inside years 1 to 9999 a signal's time reads back as itself, so the report may sort by

@@ -325,6 +325,14 @@ impl AccountState {
         }
     }
 
+    /// When the account first signed in on `device`; `None` when it never did.
+    pub fn first_use_of(&self, device: usize) -> Option<i64> {
+        self.devices
+            .iter()
+            .find(|known| known.device == device)
+            .map(|known| known.at)
+    }
+
     /// The logins of this account on `device` that the shared-device index needs (every
     /// located one, the kept non-located ones), in no particular order.
     pub fn logins_on(&self, device: usize) -> impl Iterator<Item = (i64, &EventId)> + '_ {
