@@ -117,3 +117,37 @@ fn block_bytes_never_change() {
 
 const GOLDEN_BLOCK_DIGEST: &str =
     "718be19cbaf0efad590e6cdda5d314376a1cc441b1033fabe085bbcea9f58b4f";
+
+/// A fixed history: 40 accounts of the generator (`riskledger generate --accounts 40 --seed 3
+/// --months 6`), then one event of every type (`every-type.ndjson`), as NDJSON.
+const STATE_HISTORY: &str = include_str!("data/state-digest-history.ndjson");
+
+/// Its state digest under the default policy. It changes only when what the projections keep
+/// changes on purpose (then `STATE_VERSION` and the digest's context change with it): the same
+/// events must give the same digest on any machine, in any build.
+const GOLDEN_STATE_DIGEST: &str =
+    "b51f76abf1beccf4feb6ac1edf715d3c5b487fc8f08c090abac794ff39fbecc0";
+
+#[test]
+fn the_state_digest_of_a_fixed_history_never_changes() {
+    let events: Vec<_> = STATE_HISTORY
+        .lines()
+        .enumerate()
+        .map(|(i, line)| parse_line(i as u64 + 1, line).unwrap())
+        .collect();
+    let digest_of = |events: &mut dyn Iterator<Item = &riskledger::Event>| {
+        let mut books = riskledger::Books::new();
+        events.for_each(|event| books.apply(event));
+        books.digest(&riskledger::Policy::default())
+    };
+    let forward = digest_of(&mut events.iter());
+    if std::env::var_os("RISKLEDGER_PRINT_GOLDEN").is_some() {
+        println!("state digest {forward}");
+    }
+    assert_eq!(forward, GOLDEN_STATE_DIGEST);
+    assert_eq!(
+        digest_of(&mut events.iter().rev()),
+        GOLDEN_STATE_DIGEST,
+        "arrival order"
+    );
+}

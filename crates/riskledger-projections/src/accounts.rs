@@ -681,12 +681,15 @@ impl AccountBook {
     /// events, whatever order they were applied in.
     pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
         hasher.update(b"riskledger accounts state v2\0");
-        // Writing into a hasher cannot fail, and every field of the snapshot encodes.
+        // Buffered (bincode writes field by field). Writing into a hasher cannot fail, and
+        // every field of the snapshot encodes.
+        let mut buffered = std::io::BufWriter::with_capacity(crate::DIGEST_BUFFER_BYTES, hasher);
         let _ = bincode::serde::encode_into_std_write(
             self.snapshot(),
-            hasher,
+            &mut buffered,
             bincode::config::legacy(),
         );
+        let _ = std::io::Write::flush(&mut buffered);
     }
 }
 

@@ -18,6 +18,11 @@ pub use policy::Policy;
 /// never loaded (their bytes may still decode).
 pub const STATE_VERSION: u32 = 3;
 
+/// Bytes the state digests buffer before they reach the hasher: their encodings are written a
+/// few bytes at a time, and BLAKE3 hashes a long input many chunks at once (SIMD) where it
+/// would take many tiny updates one by one. The bytes hashed are the same either way.
+pub(crate) const DIGEST_BUFFER_BYTES: usize = 64 * 1024;
+
 use serde::{Deserialize, Serialize};
 
 /// How risky: `none` < `low` < `medium` < `high`.

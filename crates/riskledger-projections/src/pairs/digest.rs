@@ -3,26 +3,35 @@
 //! hash-map order and the arena layout never reach the hasher).
 
 use super::state::{PairBook, NONE};
+use crate::DIGEST_BUFFER_BYTES;
 
-/// Feeds typed, length-prefixed fields to a hasher, so that no two field sequences collide.
-struct Feed<'h>(&'h mut blake3::Hasher);
+/// Feeds typed, length-prefixed fields to a hasher, so that no two field sequences collide;
+/// buffered ([`DIGEST_BUFFER_BYTES`]).
+struct Feed<'h>(std::io::BufWriter<&'h mut blake3::Hasher>);
 
 impl Feed<'_> {
+    fn update(&mut self, bytes: &[u8]) {
+        // Writing into a hasher cannot fail.
+        let _ = std::io::Write::write_all(&mut self.0, bytes);
+    }
     fn text(&mut self, text: &str) {
-        self.0.update(&(text.len() as u64).to_le_bytes());
-        self.0.update(text.as_bytes());
+        self.update(&(text.len() as u64).to_le_bytes());
+        self.update(text.as_bytes());
     }
     fn int(&mut self, value: i64) {
-        self.0.update(&value.to_le_bytes());
+        self.update(&value.to_le_bytes());
     }
     fn uint(&mut self, value: u64) {
-        self.0.update(&value.to_le_bytes());
+        self.update(&value.to_le_bytes());
     }
     fn bytes(&mut self, value: &[u8]) {
-        self.0.update(value);
+        self.update(value);
     }
     fn tag(&mut self, tag: u8) {
-        self.0.update(&[tag]);
+        self.update(&[tag]);
+    }
+    fn finish(mut self) {
+        let _ = std::io::Write::flush(&mut self.0);
     }
 }
 
@@ -30,11 +39,15 @@ impl PairBook {
     /// Feeds a canonical encoding of the state to `hasher`: identical for the same set of
     /// events whatever their arrival order.
     pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
-        let mut feed = Feed(hasher);
+        let mut feed = Feed(std::io::BufWriter::with_capacity(
+            DIGEST_BUFFER_BYTES,
+            hasher,
+        ));
         feed.text("riskledger pairs state v1");
         self.digest_contracts(&mut feed);
         self.digest_flags(&mut feed);
         self.digest_exemptions(&mut feed);
+        feed.finish();
     }
 
     fn account_or_none(&self, slot: u32) -> &str {
