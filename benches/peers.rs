@@ -1,7 +1,9 @@
 //! The peers a user would pick instead, on the same events and the same durability (the commit
-//! is durable before it returns): a PostgreSQL event store (`synchronous_commit=on`, one
-//! transaction per batch, ids unique so that re-sent events are not stored twice, as in
-//! riskledger) and NATS JetStream (`nats/mod.rs`: file storage, `Nats-Msg-Id`, batched
+//! is durable before it returns): two PostgreSQL event stores (`synchronous_commit=on`, one
+//! transaction per batch): the `events` table of `postgres-es` as that crate writes it (one
+//! `INSERT` per event, JSON payload, `(aggregate_type, aggregate_id, sequence)` as the key), and
+//! a tuned one (the stored bytes, one array insert per batch, ids unique so that re-sent events
+//! are not stored twice, as in riskledger); and NATS JetStream (`nats/mod.rs`: file storage, `Nats-Msg-Id`, batched
 //! acknowledgements; fsync per write only on a server with `sync_interval: always`).
 //! `cargo bench --bench peers -- --quick`; compare with `--bench ledger` in the same session.
 //!
@@ -28,6 +30,8 @@ const BATCH_SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
 const READ_BACK_EVENTS: u64 = 200_000;
 const POSTGRES: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
 const TABLE: &str = "riskledger_bench_events";
+/// postgres-es's table, under a name of the bench's own.
+const ES_TABLE: &str = "riskledger_bench_es_events";
 
 fn reachable(port: u16) -> bool {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -75,6 +79,79 @@ fn insert(client: &mut Client, ids: &[String], bodies: &[Vec<u8>]) {
     )
     .unwrap();
     tx.commit().unwrap();
+}
+
+/// postgres-es's `events` table (its `db/init.sql`), one aggregate holding the whole log.
+fn reset_es(client: &mut Client) {
+    client
+        .batch_execute(&format!(
+            "SET synchronous_commit = on;
+             DROP TABLE IF EXISTS {ES_TABLE};
+             CREATE TABLE {ES_TABLE} (aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+               sequence bigint CHECK (sequence >= 0) NOT NULL, event_type text NOT NULL,
+               event_version text NOT NULL, payload json NOT NULL, metadata json NOT NULL,
+               PRIMARY KEY (aggregate_type, aggregate_id, sequence));"
+        ))
+        .expect("the bench table is created");
+}
+
+/// One batch as postgres-es commits it: one transaction, one prepared `INSERT` per event, the
+/// event as JSON (its NDJSON line), the next sequence of the aggregate as the key.
+fn insert_es(client: &mut Client, first_sequence: i64, events: &[riskledger::Event]) {
+    let mut tx = client.transaction().unwrap();
+    let insert = tx
+        .prepare(&format!(
+            "INSERT INTO {ES_TABLE} (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6::text::json, $7::text::json)"
+        ))
+        .unwrap();
+    for (offset, event) in events.iter().enumerate() {
+        let payload = riskledger::events::json::to_line(event);
+        let sequence = first_sequence + offset as i64;
+        let event_type = event.body.type_name();
+        tx.execute(
+            &insert,
+            &[
+                &"ledger",
+                &"marketplace",
+                &sequence,
+                &event_type,
+                &"1",
+                &payload,
+                &"{}",
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+fn postgres_es_append(c: &mut Criterion) {
+    let Some(mut client) = connect() else { return };
+    let mut group = c.benchmark_group("peer_append_durable");
+    group.sample_size(10);
+    for batch in BATCH_SIZES {
+        reset_es(&mut client);
+        group.throughput(Throughput::Elements(batch as u64));
+        let mut next = 0u64;
+        let mut supply = move || {
+            let events = support::events(next, batch);
+            let first_sequence = next as i64 + 1;
+            next += batch as u64;
+            (first_sequence, events)
+        };
+        group.bench_function(BenchmarkId::new("postgres_es_events_table", batch), |b| {
+            b.iter_batched(
+                &mut supply,
+                |(first_sequence, events)| insert_es(&mut client, first_sequence, &events),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+    client
+        .batch_execute(&format!("DROP TABLE IF EXISTS {ES_TABLE}"))
+        .unwrap();
 }
 
 fn postgres_append(c: &mut Criterion) {
@@ -131,6 +208,7 @@ fn postgres_read_back(c: &mut Criterion) {
 
 criterion_group!(
     benches,
+    postgres_es_append,
     postgres_append,
     postgres_read_back,
     nats::nats_append,
