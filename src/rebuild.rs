@@ -11,11 +11,11 @@
 //! The fold thread sees every event the sequential fold would, in seq order, so the books, and
 //! the digest, are the same: nothing depends on how the threads are scheduled.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread;
 
 use riskledger_events::{Event, Timestamp};
-use riskledger_store::{records_verified, Backend, BackendError, StoreError};
+use riskledger_store::{records_verified, Backend, StoreError};
 
 use crate::books::Books;
 
@@ -25,7 +25,8 @@ use crate::books::Books;
 const BATCH_EVENTS: usize = 1024;
 
 /// Batches read ahead of the fold. The reader is never far ahead, so memory stays bounded, and
-/// when reading fails the fold thread has at most this many batches left to finish.
+/// when reading fails the fold thread has at most this many queued batches (and the one in
+/// hand) left to finish.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The books of the events `replay` folds (up to `until_seq`, with `at <= as_of`) and the last
@@ -37,18 +38,40 @@ pub(crate) fn rebuild<B: Backend>(
 ) -> Result<(Books, u64), StoreError> {
     thread::scope(|scope| {
         let (batches, inbox) = sync_channel(BATCHES_IN_FLIGHT);
-        let fold = thread::Builder::new()
+        let Ok(fold) = thread::Builder::new()
             .name("riskledger-fold".into())
             .spawn_scoped(scope, move || fold_batches(inbox))
-            .map_err(BackendError::Io)?;
-        // `read_batches` owns the sender: whether it ends at the head, at `until_seq` or at an
-        // error, the fold thread's inbox closes and the join below cannot wait forever.
-        let head_seq = read_batches(backend, until_seq, as_of, batches);
+        else {
+            // No thread to be had (a process limit): fold here instead. Slower, the same
+            // books; a resource limit must not read as a damaged log.
+            return rebuild_on_this_thread(backend, until_seq, as_of);
+        };
+        // The sender moves into the closure, and the closure into `read_batches`: however
+        // reading ends, the sender is dropped, the fold thread's inbox closes and the join
+        // below cannot wait forever.
+        let head_seq = read_batches(backend, until_seq, as_of, move |batch| {
+            // A failed send means the fold thread is gone: it panicked, and the join re-raises.
+            batches.send(batch).is_ok()
+        });
         let books = fold
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Ok((books, head_seq?))
     })
+}
+
+/// The same rebuild on the calling thread alone.
+fn rebuild_on_this_thread<B: Backend>(
+    backend: &B,
+    until_seq: Option<u64>,
+    as_of: Option<Timestamp>,
+) -> Result<(Books, u64), StoreError> {
+    let mut books = Books::new();
+    let head_seq = read_batches(backend, until_seq, as_of, |batch| {
+        batch.iter().for_each(|event| books.apply(event));
+        true
+    })?;
+    Ok((books, head_seq))
 }
 
 /// The fold thread: every event of every batch, in the order sent.
@@ -62,13 +85,14 @@ fn fold_batches(inbox: Receiver<Vec<Event>>) -> Books {
     books
 }
 
-/// Reads the verified records and sends the events to fold in batches; returns the last seq
-/// read. The seq and time cuts are the reader's, so the fold thread needs to know neither.
+/// Reads the verified records and hands the events to fold to `deliver` in batches, in seq
+/// order, stopping early if it returns false; returns the last seq read. The seq and time cuts
+/// are the reader's, so the folding side needs to know neither.
 fn read_batches<B: Backend>(
     backend: &B,
     until_seq: Option<u64>,
     as_of: Option<Timestamp>,
-    batches: SyncSender<Vec<Event>>,
+    mut deliver: impl FnMut(Vec<Event>) -> bool,
 ) -> Result<u64, StoreError> {
     let mut head_seq = 0;
     let mut batch = Vec::with_capacity(BATCH_EVENTS);
@@ -83,13 +107,49 @@ fn read_batches<B: Backend>(
         }
         if batch.len() == BATCH_EVENTS {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_EVENTS));
-            if batches.send(full).is_err() {
-                // The fold thread is gone: it panicked, and joining it re-raises that.
+            if !deliver(full) {
                 return Ok(head_seq);
             }
         }
     }
-    // An error here means the same as above; the join reports it.
-    let _ = batches.send(batch);
+    deliver(batch);
     Ok(head_seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AppendOptions, Ledger, Policy};
+    use riskledger_events::json::parse_line;
+    use riskledger_store::{SledBackend, SledOptions};
+
+    /// The fallback when no thread can be spawned gives the threaded rebuild's books: over a
+    /// history longer than one batch, whole and cut at a seq and at a time.
+    #[test]
+    fn the_single_thread_fallback_gives_the_same_books() {
+        let history = include_str!("../tests/data/state-digest-history.ndjson");
+        let events: Vec<Event> = history
+            .lines()
+            .enumerate()
+            .map(|(i, line)| parse_line(i as u64 + 1, line).unwrap())
+            .collect();
+        assert!(events.len() > BATCH_EVENTS);
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        ledger.append(&events, &AppendOptions::default()).unwrap();
+        ledger.close().unwrap();
+        let backend = SledBackend::open(dir.path(), &SledOptions::default()).unwrap();
+        let policy = Policy::default();
+        for (until_seq, as_of) in [
+            (None, None),
+            (Some(1_100), None),
+            (None, Some(events[800].at)),
+        ] {
+            let (threaded, threaded_head) = rebuild(&backend, until_seq, as_of).unwrap();
+            let (alone, alone_head) = rebuild_on_this_thread(&backend, until_seq, as_of).unwrap();
+            assert_eq!(threaded_head, alone_head);
+            assert_eq!(threaded.events(), alone.events());
+            assert_eq!(threaded.digest(&policy), alone.digest(&policy));
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hash(n) = BLAKE3-keyed(KEY, seq(n) as u64 LE || hash(n-1) || stored_bytes(n))
-//! KEY     = BLAKE3-derive-key(CHAIN_CONTEXT, "")
+//! KEY     = BLAKE3-derive-key("riskledger 2026-11-22 event chain v1", "")
 //! hash(0) = 32 zero bytes
 //! ```
 //!

@@ -870,7 +870,15 @@ mod tests {
     /// event in order.
     #[test]
     fn device_entries_stay_true_to_the_state() {
-        let mut events = Vec::new();
+        // One account's first two logins on a device at the same microsecond, the later id
+        // first in the reversed half below: the second arrival ties the entry's first login,
+        // so it must take the full path and become the first use (a `>=` in the skip would
+        // keep the wrong one).
+        let tie_at = START + 100 * MINUTE;
+        let mut events = vec![
+            login("t1".into(), tie_at, "b", "b-tablet", Network::Residential),
+            login("t2".into(), tie_at, "b", "b-tablet", Network::Residential),
+        ];
         for n in 0..400_i64 {
             let account = ["a", "b", "c"][(n % 3) as usize];
             // Each account's own device, a phone that "c" starts sharing with "a" halfway,

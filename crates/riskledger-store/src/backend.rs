@@ -78,8 +78,9 @@ pub enum BackendError {
     /// Another process has this ledger open (only one may). Not damage: wait, or stop it.
     #[error("the ledger at {0} is open in another process")]
     Busy(std::path::PathBuf),
-    /// The storage engine failed or could not be reopened. Reopen the log; if it persists,
-    /// run `verify` and treat it as damage.
+    /// The storage engine failed or could not be reopened. Counted as damage
+    /// ([`BackendError::is_damage`]): do not append; reopen the log and run `verify`, which
+    /// names what is wrong, before trusting it again.
     #[error("storage engine: {0}")]
     Engine(String),
     /// The engine's own checksums refused what it read: the store's files are damaged. Do
