@@ -126,35 +126,15 @@ fn insert_es(client: &mut Client, first_sequence: i64, events: &[riskledger::Eve
     tx.commit().unwrap();
 }
 
-fn postgres_es_append(c: &mut Criterion) {
-    let Some(mut client) = connect() else { return };
-    let mut group = c.benchmark_group("peer_append_durable");
-    group.sample_size(10);
-    for batch in BATCH_SIZES {
-        reset_es(&mut client);
-        group.throughput(Throughput::Elements(batch as u64));
-        let mut next = 0u64;
-        let mut supply = move || {
-            let events = support::events(next, batch);
-            let first_sequence = next as i64 + 1;
-            next += batch as u64;
-            (first_sequence, events)
-        };
-        group.bench_function(BenchmarkId::new("postgres_es_events_table", batch), |b| {
-            b.iter_batched(
-                &mut supply,
-                |(first_sequence, events)| insert_es(&mut client, first_sequence, &events),
-                BatchSize::PerIteration,
-            )
-        });
-    }
-    group.finish();
-    client
-        .batch_execute(&format!("DROP TABLE IF EXISTS {ES_TABLE}"))
-        .unwrap();
-}
-
-fn postgres_append(c: &mut Criterion) {
+/// Durable appends at every batch size into a fresh table (`reset`), each batch made by
+/// `supply(first event, batch size)` outside the timing and committed by `insert`.
+fn postgres_peer<S>(
+    c: &mut Criterion,
+    name: &str,
+    reset: fn(&mut Client),
+    supply: fn(u64, usize) -> S,
+    insert: fn(&mut Client, S),
+) {
     let Some(mut client) = connect() else { return };
     let mut group = c.benchmark_group("peer_append_durable");
     group.sample_size(10);
@@ -162,20 +142,40 @@ fn postgres_append(c: &mut Criterion) {
         reset(&mut client);
         group.throughput(Throughput::Elements(batch as u64));
         let mut next = 0u64;
-        let mut supply = move || {
-            let batch_events = encoded(next, batch);
+        let mut next_batch = move || {
+            let made = supply(next, batch);
             next += batch as u64;
-            batch_events
+            made
         };
-        group.bench_function(BenchmarkId::new("postgres_event_store", batch), |b| {
+        group.bench_function(BenchmarkId::new(name, batch), |b| {
             b.iter_batched(
-                &mut supply,
-                |(ids, bodies)| insert(&mut client, &ids, &bodies),
+                &mut next_batch,
+                |made| insert(&mut client, made),
                 BatchSize::PerIteration,
             )
         });
     }
     group.finish();
+}
+
+fn postgres_es_append(c: &mut Criterion) {
+    postgres_peer(
+        c,
+        "postgres_es_events_table",
+        reset_es,
+        |start, count| (start as i64 + 1, support::events(start, count)),
+        |client, (first_sequence, events)| insert_es(client, first_sequence, &events),
+    );
+}
+
+fn postgres_append(c: &mut Criterion) {
+    postgres_peer(
+        c,
+        "postgres_event_store",
+        reset,
+        encoded,
+        |client, (ids, bodies)| insert(client, &ids, &bodies),
+    );
 }
 
 fn postgres_read_back(c: &mut Criterion) {

@@ -269,20 +269,28 @@ fn announce(target: &Target, version: &str) {
     );
 }
 
+/// A new, empty stream on `target`, with the server's version; `None` after saying loudly why
+/// the peer is skipped.
+fn fresh_stream_or_skip(rt: &Runtime, target: &Target) -> Option<(Context, String)> {
+    match rt.block_on(fresh_stream(&target.url)) {
+        Ok(fresh) => Some(fresh),
+        Err(err) => {
+            skipped(
+                target.name,
+                &format!("cannot create the stream at {} ({err})", target.url),
+            );
+            None
+        }
+    }
+}
+
 fn append(c: &mut Criterion, target: &Target, group_name: &str) {
     let rt = runtime();
     let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
     for batch in BATCH_SIZES {
-        let (context, version) = match rt.block_on(fresh_stream(&target.url)) {
-            Ok(fresh) => fresh,
-            Err(err) => {
-                skipped(
-                    target.name,
-                    &format!("cannot create the stream at {} ({err})", target.url),
-                );
-                return;
-            }
+        let Some((context, version)) = fresh_stream_or_skip(&rt, target) else {
+            return;
         };
         if batch == BATCH_SIZES[0] {
             announce(target, &version);
@@ -329,15 +337,8 @@ async fn read_back(context: &Context) -> u64 {
 
 fn read(c: &mut Criterion, target: &Target) {
     let rt = runtime();
-    let (context, version) = match rt.block_on(fresh_stream(&target.url)) {
-        Ok(fresh) => fresh,
-        Err(err) => {
-            skipped(
-                target.name,
-                &format!("cannot create the stream at {} ({err})", target.url),
-            );
-            return;
-        }
+    let Some((context, version)) = fresh_stream_or_skip(&rt, target) else {
+        return;
     };
     announce(target, &version);
     let mut supply = batch_supply(10_000);
