@@ -33,6 +33,8 @@ pub struct Books {
 }
 
 impl Books {
+    /// Empty books, to [`apply`](Books::apply) events to (a ledger keeps its own; this is for
+    /// folding events without one).
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
@@ -106,6 +108,8 @@ impl Books {
         self.events
     }
 
+    /// The pair projection (section 1): evaluate pairs at any `T` with its `report`, `level`
+    /// and `reports`.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
@@ -122,6 +126,8 @@ impl Books {
         &self.pairs
     }
 
+    /// The account projection (section 2): evaluate accounts at any `T` with its `report`,
+    /// `level`, `cluster` and `reports`.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::books::Books;
 
-/// What a level belongs to.
+/// What a level belongs to: a pair or an account. Ask [`Ledger::level`](crate::Ledger::level)
+/// about one, or match on [`LevelChange::subject`] to route a change.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 // Externally tagged (`{"pair":{"client":..,"freelancer":..}}`): snapshots are bincode, which
 // cannot decode internally tagged enums.
@@ -49,12 +50,21 @@ use crate::books::Books;
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
     /// An account's leased/shared-account level.
-    Account { account: String },
+    Account {
+        /// The account's id.
+        account: String,
+    },
     /// A client–freelancer pair's circumvention level.
-    Pair { client: String, freelancer: String },
+    Pair {
+        /// The client's account id.
+        client: String,
+        /// The freelancer's account id.
+        freelancer: String,
+    },
 }
 
 impl Subject {
+    /// The account `account`, as a subject to ask about.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
@@ -71,6 +81,8 @@ impl Subject {
         }
     }
 
+    /// The pair of client `client` and freelancer `freelancer` (in that order), as a subject to
+    /// ask about.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
@@ -110,8 +122,11 @@ pub struct LevelChange {
     pub seq: u64,
     /// The evaluation time after that record: the latest event time in records `1..=seq`.
     pub at: Timestamp,
+    /// The pair or account whose level changed.
     pub subject: Subject,
+    /// Its level after record `seq - 1` (`none` for a subject that did not exist).
     pub from: Level,
+    /// Its level after record `seq`.
     pub to: Level,
 }
 

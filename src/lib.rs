@@ -24,6 +24,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod books;
 mod feed;
 mod rebuild;
@@ -160,6 +162,7 @@ pub struct Ledger {
 /// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct AccountDossier {
+    /// The account's id.
     pub account: String,
     /// The evaluation time, RFC 3339; `None` for an empty ledger.
     pub as_of: Option<String>,
@@ -914,6 +917,8 @@ pub struct Replay {
     pub events: u64,
     /// The last seq read.
     pub head_seq: u64,
+    /// The digest of the rebuilt state under the policy given ([`Books::digest`]): equal to a
+    /// live ledger's [`Ledger::state_digest`] over the same records.
     pub state_digest: String,
 }
 

@@ -41,6 +41,30 @@ use crate::Level;
 /// The fold state of section 2. Its serde form (for snapshots) and its digest are canonical:
 /// accounts and devices sorted by id, so the same set of events gives the same bytes whatever
 /// order they arrived in.
+///
+/// ```
+/// # use riskledger_events::{json::parse_line, Timestamp};
+/// # use riskledger_projections::{accounts::*, Level, Policy};
+/// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+/// #     let mut book = AccountBook::new();
+/// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+/// #     book
+/// # }
+/// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+/// # let policy = Policy::default().accounts;
+/// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+/// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+/// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+/// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+/// let book = book_of(&[
+///     opened, opened_client,
+///     login("l1", "f-1", "03-01T09:00", "d-77", "PH", manila),
+///     login("l2", "c-1", "03-05T09:00", "d-77", "PH", manila), // the same device, 4 days later
+/// ]);
+/// let report = book.report(&policy, "f-1", at("2024-03-06T00:00:00Z")).unwrap();
+/// assert_eq!((report.level, report.signals[0].kind), (Level::High, SignalKind::SharedDevice));
+/// assert_eq!(book.level(&policy, "f-1", at("2024-03-02T00:00:00Z")), Some(Level::None)); // before c-1's login
+/// ```
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(into = "Snapshot", from = "Snapshot")]
 pub struct AccountBook {
@@ -86,21 +110,108 @@ struct SharedDevices {
 }
 
 impl AccountBook {
+    /// An empty book, to [`apply`](AccountBook::apply) events to.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = AccountBook::new();
+    /// assert!(book.is_empty());
+    /// assert_eq!(book.report(&policy, "f-1", at("2024-03-01T00:00:00Z")), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Accounts known (with any event, at any time).
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = book_of(&[
+    ///     opened, opened_client,
+    ///     login("l1", "f-1", "03-01T09:00", "d-77", "PH", manila),
+    ///     login("l2", "c-1", "03-05T09:00", "d-77", "PH", manila), // the same device, 4 days later
+    /// ]);
+    /// assert_eq!(book.len(), 2); // f-1 and c-1
+    /// ```
     pub fn len(&self) -> usize {
         self.accounts.len()
     }
 
+    /// Whether no account is known yet: `len() == 0`.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// assert!(book_of::<&str>(&[]).is_empty());
+    /// assert!(!book_of(&[opened]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
     }
 
     /// Folds one event in. Events may come in any order and more than once: only event time
     /// (then id) places them. Events of other sections are ignored.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let first = parse_line(1, &login("l1", "f-1", "03-01T09:00", "d-1", "PH", manila))?;
+    /// let second = parse_line(2, &login("l2", "f-1", "03-01T10:00", "d-1", "GB", london))?;
+    /// let mut book = AccountBook::new();
+    /// book.apply(&second); // the later login arrives first
+    /// book.apply(&first);
+    /// book.apply(&first); // and one arrives twice
+    /// let report = book.report(&policy, "f-1", at("2024-03-02T00:00:00Z")).unwrap();
+    /// assert_eq!(report.signals[0].events, ["l1", "l2"]); // in event-time order
+    /// assert_eq!(report.level, Level::High);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply(&mut self, event: &Event) {
         let at = event.at.as_micros();
         match &event.body {
@@ -278,6 +389,32 @@ impl AccountBook {
     }
 
     /// One account as of `at`; `None` when the account has no event at or before `at`.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = book_of(&[
+    ///     opened,
+    ///     login("l1", "f-1", "03-01T09:00", "d-1", "PH", manila),
+    ///     login("l2", "f-1", "03-01T10:00", "d-1", "GB", london),
+    /// ]);
+    /// let report = book.report(&policy, "f-1", at("2024-03-02T00:00:00Z")).unwrap();
+    /// assert_eq!((report.level, report.signals[0].kind), (Level::High, SignalKind::ImpossibleTravel));
+    /// let earlier = book.report(&policy, "f-1", at("2024-03-01T09:30:00Z")).unwrap(); // one login so far
+    /// assert!(earlier.signals.is_empty());
+    /// assert_eq!(book.report(&policy, "f-1", at("2024-01-01T00:00:00Z")), None); // before any event
+    /// ```
     pub fn report(
         &self,
         policy: &AccountPolicy,
@@ -296,6 +433,31 @@ impl AccountBook {
     /// The level of one account as of `at`: exactly `report(policy, account, at).map(|r|
     /// r.level)`, from the same rule instances, without building their text and stopping as
     /// soon as the level is `high`. `None` when the account has no event at or before `at`.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = book_of(&[
+    ///     opened, opened_client,
+    ///     login("l1", "f-1", "03-01T09:00", "d-77", "PH", manila),
+    ///     login("l2", "c-1", "03-05T09:00", "d-77", "PH", manila), // the same device, 4 days later
+    /// ]);
+    /// let t = at("2024-03-06T00:00:00Z");
+    /// assert_eq!(book.level(&policy, "c-1", t), Some(Level::High));
+    /// assert_eq!(book.level(&policy, "c-1", t), book.report(&policy, "c-1", t).map(|r| r.level));
+    /// assert_eq!(book.level(&policy, "nobody", t), None);
+    /// ```
     pub fn level(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Option<Level> {
         let at = at.as_micros();
         let index = self.account_index.get(account)?;
@@ -307,6 +469,30 @@ impl AccountBook {
 
     /// The account itself and every account shared devices link it to at `at`, directly or
     /// not, sorted by byte order; empty when the account has no event at or before `at`.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = book_of(&[
+    ///     opened, opened_client,
+    ///     login("l1", "f-1", "03-01T09:00", "d-77", "PH", manila),
+    ///     login("l2", "c-1", "03-05T09:00", "d-77", "PH", manila), // the same device, 4 days later
+    /// ]);
+    /// assert_eq!(book.cluster(&policy, "f-1", at("2024-03-06T00:00:00Z")), ["c-1", "f-1"]);
+    /// assert_eq!(book.cluster(&policy, "f-1", at("2024-03-02T00:00:00Z")), ["f-1"]); // c-1 not linked yet
+    /// assert!(book.cluster(&policy, "nobody", at("2024-03-06T00:00:00Z")).is_empty());
+    /// ```
     pub fn cluster(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Vec<String> {
         let at = at.as_micros();
         let Some(index) = self.account_index.get(account) else {
@@ -326,6 +512,32 @@ impl AccountBook {
 
     /// Every account with an event at or before `at` whose level is at least `min_level`,
     /// sorted by account id.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let book = book_of(&[
+    ///     opened, opened_client,
+    ///     login("l1", "f-1", "03-01T09:00", "d-1", "PH", manila),
+    ///     login("l2", "f-1", "03-01T10:00", "d-1", "GB", london),
+    /// ]);
+    /// let t = at("2024-03-02T00:00:00Z");
+    /// let everyone: Vec<_> = book.reports(&policy, t, Level::None).into_iter().map(|r| r.account).collect();
+    /// assert_eq!(everyone, ["c-1", "f-1"]);
+    /// let high = book.reports(&policy, t, Level::High);
+    /// assert_eq!((high.len(), high[0].account.as_str()), (1, "f-1"));
+    /// ```
     pub fn reports(
         &self,
         policy: &AccountPolicy,
@@ -678,7 +890,32 @@ impl AccountBook {
     }
 
     /// Feeds the canonical encoding of the state to `hasher`: the same for the same set of
-    /// events, whatever order they were applied in.
+    /// events, whatever order they were applied in. Compare digests to check that two books (a
+    /// replay and a live one, say) hold the same state.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{accounts::*, Level, Policy};
+    /// # fn book_of<S: AsRef<str>>(lines: &[S]) -> AccountBook {
+    /// #     let mut book = AccountBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l.as_ref()).unwrap()));
+    /// #     book
+    /// # }
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().accounts;
+    /// # let opened = r#"{"id":"o","type":"account_opened","at":"2024-01-03T11:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#.to_owned();
+    /// # let opened_client = r#"{"id":"oc","type":"account_opened","at":"2024-01-02T10:00:00Z","account":"c-1","role":"client","country":"US"}"#.to_owned();
+    /// # let login = |id: &str, account: &str, when: &str, device: &str, country: &str, (lat, lon): (f64, f64)| format!(r#"{{"id":"{id}","type":"login","at":"2024-{when}:00Z","account":"{account}","device":"{device}","ip":"203.0.113.9","lat":{lat},"lon":{lon},"country":"{country}"}}"#);
+    /// # let (manila, london, tokyo) = ((14.6, 120.98), (51.5074, -0.1278), (35.68, 139.69));
+    /// let digest = |book: &AccountBook| {
+    ///     let mut hasher = blake3::Hasher::new();
+    ///     book.digest_into(&mut hasher);
+    ///     hasher.finalize()
+    /// };
+    /// let l1 = login("l1", "f-1", "03-01T09:00", "d-1", "PH", manila);
+    /// assert_eq!(digest(&book_of(&[&opened, &l1])), digest(&book_of(&[&l1, &opened])));
+    /// assert_ne!(digest(&book_of(&[&opened, &l1])), digest(&book_of(&[&opened])));
+    /// ```
     pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
         hasher.update(b"riskledger accounts state v2\0");
         // Buffered (bincode writes field by field). Writing into a hasher cannot fail, and

@@ -3,14 +3,33 @@
 //! The spec measures on a sphere (haversine), not on the WGS-84 ellipsoid: the error against the
 //! geodesic is at most about 0.5%, far below the accuracy radius of an IP geolocation.
 
-/// A point on the Earth, in degrees (WGS 84 latitude and longitude).
+/// A point on the Earth, in degrees (WGS 84 latitude and longitude): where a login was
+/// geolocated.
+///
+/// ```
+/// use riskledger_projections::geo::Point;
+///
+/// let manila = Point { lat_deg: 14.6, lon_deg: 120.98 };
+/// assert_eq!(manila, Point::new(14.6, 120.98));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
+    /// Latitude, degrees north (negative south), -90 to 90.
     pub lat_deg: f64,
+    /// Longitude, degrees east (negative west), -180 to 180.
     pub lon_deg: f64,
 }
 
 impl Point {
+    /// The point at `lat_deg`, `lon_deg` (degrees, latitude first). Not checked: the events
+    /// crate validates coordinates on input.
+    ///
+    /// ```
+    /// use riskledger_projections::geo::Point;
+    ///
+    /// let london = Point::new(51.5074, -0.1278);
+    /// assert_eq!((london.lat_deg, london.lon_deg), (51.5074, -0.1278));
+    /// ```
     pub fn new(lat_deg: f64, lon_deg: f64) -> Self {
         Point { lat_deg, lon_deg }
     }
@@ -22,12 +41,31 @@ impl Point {
 /// It is `arc_km(half_central_angle(a, b), radius_km)`, bit for bit: the accounts fold keeps
 /// the half angle of each located login to the one before it, so that evaluating a pair at
 /// any `T` under any radius costs two multiplications and gives exactly this distance.
+///
+/// ```
+/// use riskledger_projections::geo::{haversine_km, Point};
+///
+/// let radius_km = 6_371.008_8; // the policy's default
+/// let london_to_paris = haversine_km(Point::new(51.5074, -0.1278), Point::new(48.8566, 2.3522), radius_km);
+/// assert_eq!(london_to_paris.round(), 344.0);
+/// let equator_degree = haversine_km(Point::new(0.0, 10.0), Point::new(0.0, 11.0), radius_km);
+/// assert!((equator_degree - radius_km.to_radians()).abs() < 1e-9);
+/// ```
 pub fn haversine_km(a: Point, b: Point, radius_km: f64) -> f64 {
     arc_km(half_central_angle(a, b), radius_km)
 }
 
 /// Half the central angle between two points, in radians: the trigonometric part of the
 /// haversine formula, which does not depend on the radius. Total, like [`haversine_km`].
+/// Keep it to measure one pair of points under several radii.
+///
+/// ```
+/// use riskledger_projections::geo::{half_central_angle, Point};
+///
+/// let quarter = half_central_angle(Point::new(0.0, 0.0), Point::new(0.0, 90.0));
+/// assert!((quarter - std::f64::consts::FRAC_PI_4).abs() < 1e-15); // half of 90 degrees
+/// assert!(half_central_angle(Point::new(f64::NAN, 0.0), Point::new(0.0, 0.0)).is_nan());
+/// ```
 pub fn half_central_angle(a: Point, b: Point) -> f64 {
     let lat_a = a.lat_deg.to_radians();
     let lat_b = b.lat_deg.to_radians();
@@ -41,6 +79,16 @@ pub fn half_central_angle(a: Point, b: Point) -> f64 {
 
 /// The length of the arc of `half_angle` (see [`half_central_angle`]) on a sphere of
 /// `radius_km`: `2 × radius × half_angle`, evaluated in that order.
+///
+/// ```
+/// use riskledger_projections::geo::{arc_km, half_central_angle, haversine_km, Point};
+///
+/// let (a, b) = (Point::new(51.5074, -0.1278), Point::new(40.7128, -74.006));
+/// let half_angle = half_central_angle(a, b);
+/// for radius_km in [6_371.0, 6_371.008_8] {
+///     assert_eq!(arc_km(half_angle, radius_km).to_bits(), haversine_km(a, b, radius_km).to_bits());
+/// }
+/// ```
 #[inline]
 pub fn arc_km(half_angle: f64, radius_km: f64) -> f64 {
     2.0 * radius_km * half_angle
@@ -48,6 +96,13 @@ pub fn arc_km(half_angle: f64, radius_km: f64) -> f64 {
 
 /// How far apart two located logins are at least, given how far off each position may be:
 /// `max(0, d − accuracy_a − accuracy_b)`.
+///
+/// ```
+/// use riskledger_projections::geo::effective_distance_km;
+///
+/// assert_eq!(effective_distance_km(600.0, 50.0, 50.0), 500.0);
+/// assert_eq!(effective_distance_km(80.0, 50.0, 50.0), 0.0); // the radii overlap
+/// ```
 pub fn effective_distance_km(distance_km: f64, accuracy_a_km: f64, accuracy_b_km: f64) -> f64 {
     let effective = distance_km - accuracy_a_km - accuracy_b_km;
     if effective > 0.0 {

@@ -5,6 +5,8 @@
 //! - [`accounts`]: leased, shared or sold account signals per account (section 2);
 //! - [`policy`]: every number those rules use, loadable from TOML, with a digest.
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod geo;
 mod keys;
@@ -16,6 +18,15 @@ pub use policy::Policy;
 /// The version of what the folds compute. Bump it whenever a change to `pairs` or `accounts`
 /// changes their state or its meaning: snapshots of another version are rebuilt from the log,
 /// never loaded (their bytes may still decode).
+///
+/// ```
+/// use riskledger_projections::STATE_VERSION;
+///
+/// // What a snapshot loader does with the version a snapshot was written under.
+/// let loadable = |saved_under: u32| saved_under == STATE_VERSION;
+/// assert!(loadable(STATE_VERSION));
+/// assert!(!loadable(STATE_VERSION - 1)); // rebuilt from the log instead
+/// ```
 pub const STATE_VERSION: u32 = 3;
 
 /// Bytes the state digests buffer before they reach the hasher: their encodings are written a
@@ -25,22 +36,56 @@ pub(crate) const DIGEST_BUFFER_BYTES: usize = 64 * 1024;
 
 use serde::{Deserialize, Serialize};
 
-/// How risky: `none` < `low` < `medium` < `high`.
+/// How risky: `none` < `low` < `medium` < `high`. Every report carries one; compare levels
+/// with `<` and `>=` to pick what to act on.
+///
+/// ```
+/// use riskledger_projections::Level;
+///
+/// assert!(Level::None < Level::Low && Level::Medium < Level::High);
+/// assert_eq!(Level::default(), Level::None);
+/// assert_eq!(serde_json::to_string(&Level::Medium)?, r#""medium""#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// No signal counts at `T` (or the pair is exempt): nothing to do.
     #[default]
     None,
+    /// A weak signal alone (`contact_info_shared`, `payments_stopped`, `new_country`), or a
+    /// stronger pair signal capped after the window: worth a look, not enough to act on.
     Low,
+    /// A signal to review (an open `off_platform_request`, a `shared_device`, a
+    /// `foreign_majority`): open a case.
     Medium,
+    /// Act on it (a confirmed `off_platform_request`, an `impossible_travel`, two distinct
+    /// medium account signals, ...): hold payouts, escalate.
     High,
 }
 
 impl Level {
+    /// Every level's name, in order, for messages that list the accepted values.
+    ///
+    /// ```
+    /// use riskledger_projections::Level;
+    ///
+    /// let levels: Vec<Level> = Level::NAMES.split(", ").filter_map(Level::parse).collect();
+    /// assert_eq!(levels, [Level::None, Level::Low, Level::Medium, Level::High]);
+    /// ```
     pub const NAMES: &'static str = "none, low, medium, high";
 
+    /// The level named `text` (`none`, `low`, `medium`, `high`, lower case), for command-line
+    /// and configuration input; `None` for anything else.
+    ///
+    /// ```
+    /// use riskledger_projections::Level;
+    ///
+    /// assert_eq!(Level::parse("medium"), Some(Level::Medium));
+    /// assert_eq!(Level::parse("High"), None); // names are lower case
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "none" => Some(Level::None),
@@ -51,6 +96,14 @@ impl Level {
         }
     }
 
+    /// The level's name, as reports and `Display` write it.
+    ///
+    /// ```
+    /// use riskledger_projections::Level;
+    ///
+    /// assert_eq!(Level::High.as_str(), "high");
+    /// assert_eq!(Level::parse(Level::Low.as_str()), Some(Level::Low));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Level::None => "none",

@@ -5,14 +5,36 @@ use serde::{Deserialize, Serialize};
 
 /// The effective policy: both sections. Missing keys take the spec's defaults; unknown keys
 /// are rejected (a misspelt threshold must not silently fall back to its default).
+///
+/// ```
+/// use riskledger_projections::Policy;
+///
+/// let policy = Policy::from_toml("[pairs]\nwindow_months = 12\n")?;
+/// assert_eq!(policy.pairs.window_months, 12);
+/// assert_eq!(policy.accounts, Policy::default().accounts); // the section left out
+/// assert!(Policy::from_toml("[pairs]\nwindow_month = 12\n").is_err()); // a typo
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
+    /// Section 1: the numbers of the pair (circumvention) rules.
     pub pairs: PairPolicy,
+    /// Section 2: the numbers of the account (leased, shared or sold) rules.
     pub accounts: AccountPolicy,
 }
 
-/// Section 1: circumvention exposure per client–freelancer pair.
+/// Section 1: circumvention exposure per client–freelancer pair. Pass it to
+/// [`PairBook`](crate::pairs::PairBook)'s evaluations.
+///
+/// ```
+/// use riskledger_projections::policy::PairPolicy;
+///
+/// let policy = PairPolicy::default(); // the spec's numbers
+/// assert_eq!((policy.window_months, policy.fee_basis_points), (24, 1200));
+/// let stricter = PairPolicy { payments_stopped_days: 30, ..PairPolicy::default() };
+/// assert_eq!(stricter.payments_stopped_min_payments, 3);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PairPolicy {
@@ -49,7 +71,17 @@ impl Default for PairPolicy {
     }
 }
 
-/// Section 2: leased, shared or sold accounts.
+/// Section 2: leased, shared or sold accounts. Pass it to
+/// [`AccountBook`](crate::accounts::AccountBook)'s evaluations.
+///
+/// ```
+/// use riskledger_projections::policy::AccountPolicy;
+///
+/// let policy = AccountPolicy::default(); // the spec's numbers
+/// assert_eq!((policy.travel_min_distance_km, policy.travel_max_speed_kmh), (500.0, 900.0));
+/// let wider = AccountPolicy { shared_device_window_days: 90, ..AccountPolicy::default() };
+/// assert_eq!(wider.shared_device_high_cluster_size, 3);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountPolicy {
@@ -98,24 +130,63 @@ impl Default for AccountPolicy {
     }
 }
 
-/// A policy file that does not parse.
+/// A policy file that does not parse, or has a key that is unknown or of the wrong type. The
+/// message names the key and its line: fix the file; nothing falls back to a default.
+///
+/// ```
+/// use riskledger_projections::Policy;
+///
+/// let err = Policy::from_toml("[pairs]\nwindow_months = \"two years\"\n").unwrap_err();
+/// assert!(err.to_string().starts_with("policy file: "));
+/// assert!(err.to_string().contains("window_months"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("policy file: {0}")]
 pub struct PolicyError(#[from] toml::de::Error);
 
 impl Policy {
     /// Reads a policy file; keys it leaves out keep the spec's defaults.
+    ///
+    /// ```
+    /// use riskledger_projections::Policy;
+    ///
+    /// let policy = Policy::from_toml("[accounts]\nforeign_majority_percent = 70\n")?;
+    /// assert_eq!(policy.accounts.foreign_majority_percent, 70);
+    /// assert_eq!(Policy::from_toml("")?, Policy::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
         Ok(toml::from_str(text)?)
     }
 
-    /// The effective policy as TOML (every key, defaults included).
+    /// The effective policy as TOML (every key, defaults included): a complete file to start
+    /// editing from, which reads back as the same policy.
+    ///
+    /// ```
+    /// use riskledger_projections::Policy;
+    ///
+    /// let text = Policy::default().to_toml();
+    /// assert!(text.contains("window_months = 24"));
+    /// assert_eq!(Policy::from_toml(&text)?, Policy::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a policy always serialises")
     }
 
     /// A digest of the effective policy: BLAKE3 of its canonical bincode encoding, hex.
     /// Two policies with the same numbers have the same digest, however their files were written.
+    ///
+    /// ```
+    /// use riskledger_projections::Policy;
+    ///
+    /// let written = Policy::from_toml("[pairs]\nwindow_months = 24 # the default, stated\n")?;
+    /// assert_eq!(written.digest(), Policy::default().digest());
+    /// assert_eq!(written.digest().len(), 64); // hex of 32 bytes
+    /// let changed = Policy::from_toml("[pairs]\nwindow_months = 12\n")?;
+    /// assert_ne!(changed.digest(), Policy::default().digest());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn digest(&self) -> String {
         let bytes = bincode::serde::encode_to_vec(self, bincode::config::legacy())
             .expect("a policy always encodes");

@@ -37,7 +37,29 @@ impl Feed<'_> {
 
 impl PairBook {
     /// Feeds a canonical encoding of the state to `hasher`: identical for the same set of
-    /// events whatever their arrival order.
+    /// events whatever their arrival order. Compare digests to check that two books (a replay
+    /// and a live one, say) hold the same facts.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// let digest = |book: &PairBook| {
+    ///     let mut hasher = blake3::Hasher::new();
+    ///     book.digest_into(&mut hasher);
+    ///     hasher.finalize()
+    /// };
+    /// assert_eq!(digest(&book_of(&[contract, flag])), digest(&book_of(&[flag, contract])));
+    /// assert_ne!(digest(&book_of(&[contract, flag])), digest(&book_of(&[contract])));
+    /// ```
     pub fn digest_into(&self, hasher: &mut blake3::Hasher) {
         let mut feed = Feed(std::io::BufWriter::with_capacity(
             DIGEST_BUFFER_BYTES,

@@ -19,6 +19,24 @@ pub(crate) const NONE: u32 = u32::MAX;
 
 /// Circumvention exposure per client–freelancer pair: the fold state of `spec/policy.md`,
 /// section 1. See `docs/policy-pairs.md` for every rule and choice.
+///
+/// ```
+/// # use riskledger_events::{json::parse_line, Timestamp};
+/// # use riskledger_projections::{pairs::*, Level, Policy};
+/// # let book_of = |lines: &[&str]| {
+/// #     let mut book = PairBook::new();
+/// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+/// #     book
+/// # };
+/// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+/// # let policy = Policy::default().pairs;
+/// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+/// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+/// let book = book_of(&[contract, flag]);
+/// let report = book.report(&policy, "c-1", "f-1", at("2024-02-10T00:00:00Z")).unwrap();
+/// assert_eq!((report.level, report.exposure_minor), (Level::Medium, 624_000));
+/// assert!(book.report(&policy, "c-1", "f-1", at("2024-01-01T00:00:00Z")).is_none()); // not met yet
+/// ```
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PairBook {
     pub(crate) text: Arena,
@@ -210,12 +228,56 @@ pub(crate) fn members_key(a: u32, b: u32) -> (u32, u32) {
 }
 
 impl PairBook {
+    /// An empty book, to [`apply`](PairBook::apply) events to.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// let book = PairBook::new();
+    /// assert!(book.is_empty());
+    /// assert!(book.reports(&policy, at("2024-01-01T00:00:00Z"), Level::None).is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Folds one event in. Events may arrive in any order; only their event time matters.
     /// Types section 1 does not read are ignored. Never panics.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// let mut in_order = PairBook::new();
+    /// let mut reversed = PairBook::new();
+    /// for (n, line) in [contract, flag].into_iter().enumerate() {
+    ///     in_order.apply(&parse_line(n as u64 + 1, line)?);
+    /// }
+    /// for (n, line) in [flag, contract].into_iter().enumerate() {
+    ///     reversed.apply(&parse_line(n as u64 + 1, line)?);
+    /// }
+    /// let t = at("2024-02-10T00:00:00Z");
+    /// assert_eq!(in_order.report(&policy, "c-1", "f-1", t), reversed.report(&policy, "c-1", "f-1", t));
+    /// assert_eq!(reversed.level(&policy, "c-1", "f-1", t), Some(Level::Medium));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply(&mut self, event: &Event) {
         let at = event.at.as_micros();
         let id = event.id.as_str();
@@ -283,16 +345,68 @@ impl PairBook {
     }
 
     /// Pairs with at least one `contract_started` (whatever its time).
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// let later = r#"{"id":"e8","type":"contract_started","at":"2025-01-05T08:00:00Z","contract":"k-2","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#;
+    /// assert_eq!(book_of(&[contract, flag, later]).len(), 1); // one pair, two contracts
+    /// assert_eq!(book_of(&[flag]).len(), 0); // a flag alone makes no pair
+    /// ```
     pub fn len(&self) -> usize {
         self.pairs_with_contracts
     }
 
+    /// Whether no pair has a `contract_started` yet: `len() == 0`.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// assert!(book_of(&[flag]).is_empty());
+    /// assert!(!book_of(&[contract]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.pairs_with_contracts == 0
     }
 
     /// Gives back the spare capacity of every buffer (growth slack), for a book that will
     /// mostly be read from now on, e.g. after a replay. Changes no answer.
+    ///
+    /// ```
+    /// # use riskledger_events::{json::parse_line, Timestamp};
+    /// # use riskledger_projections::{pairs::*, Level, Policy};
+    /// # let book_of = |lines: &[&str]| {
+    /// #     let mut book = PairBook::new();
+    /// #     lines.iter().enumerate().for_each(|(n, l)| book.apply(&parse_line(n as u64 + 1, l).unwrap()));
+    /// #     book
+    /// # };
+    /// # let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+    /// # let policy = Policy::default().pairs;
+    /// # let contract = r#"{"id":"e3","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"hourly","rate_minor":2500}"#;
+    /// # let flag = r#"{"id":"e5","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+    /// let mut book = book_of(&[contract, flag]);
+    /// let before = book.report(&policy, "c-1", "f-1", at("2024-02-10T00:00:00Z"));
+    /// book.shrink_to_fit();
+    /// assert_eq!(book.report(&policy, "c-1", "f-1", at("2024-02-10T00:00:00Z")), before);
+    /// ```
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.account_index.shrink_to_fit();
