@@ -1,10 +1,15 @@
 //! The peers a user would pick instead, on the same events and the same durability (the commit
-//! is durable before it returns): two PostgreSQL event stores (`synchronous_commit=on`, one
-//! transaction per batch): the `events` table of `postgres-es` as that crate writes it (one
-//! `INSERT` per event, JSON payload, `(aggregate_type, aggregate_id, sequence)` as the key), and
-//! a tuned one (the stored bytes, one array insert per batch, ids unique so that re-sent events
-//! are not stored twice, as in riskledger); and NATS JetStream (`nats/mod.rs`: file storage, `Nats-Msg-Id`, batched
-//! acknowledgements; fsync per write only on a server with `sync_interval: always`).
+//! is durable before it returns). Three PostgreSQL event stores (`synchronous_commit=on`, one
+//! transaction per batch):
+//! - the `events` table of `postgres-es` as that crate writes it: one prepared `INSERT` per
+//!   event, JSON payload, `(aggregate_type, aggregate_id, sequence)` as the key;
+//! - the same table filled by one `INSERT ... SELECT FROM unnest(...)` per batch, as a
+//!   hand-written tokio-postgres or sqlx store would batch it;
+//! - a tuned one: the stored bytes, one array insert per batch, ids unique so that re-sent
+//!   events are not stored twice, as in riskledger.
+//!
+//! And NATS JetStream (`nats/mod.rs`: file storage, `Nats-Msg-Id`, batched acknowledgements;
+//! fsync per write only on a server with `sync_interval: always`).
 //! `cargo bench --bench peers -- --quick`; compare with `--bench ledger` in the same session.
 //!
 //! PostgreSQL must listen on 127.0.0.1:5432 (user `postgres`, database `test`, trust auth;
@@ -97,7 +102,7 @@ fn reset_es(client: &mut Client) {
 
 /// One batch as postgres-es commits it: one transaction, one prepared `INSERT` per event, the
 /// event as JSON (its NDJSON line), the next sequence of the aggregate as the key.
-fn insert_es(client: &mut Client, first_sequence: i64, events: &[riskledger::Event]) {
+fn insert_es(client: &mut Client, (first_sequence, events): (i64, Vec<riskledger::Event>)) {
     let mut tx = client.transaction().unwrap();
     let insert = tx
         .prepare(&format!(
@@ -123,6 +128,28 @@ fn insert_es(client: &mut Client, first_sequence: i64, events: &[riskledger::Eve
         )
         .unwrap();
     }
+    tx.commit().unwrap();
+}
+
+/// The same table and rows, batched as a hand-written tokio-postgres or sqlx store would: one
+/// transaction, one `INSERT ... SELECT FROM unnest(...)` of the whole batch.
+fn insert_es_batched(client: &mut Client, (first_sequence, events): (i64, Vec<riskledger::Event>)) {
+    let sequences: Vec<i64> = (first_sequence..).take(events.len()).collect();
+    let event_types: Vec<&str> = events.iter().map(|e| e.body.type_name()).collect();
+    let payloads: Vec<String> = events
+        .iter()
+        .map(riskledger::events::json::to_line)
+        .collect();
+    let mut tx = client.transaction().unwrap();
+    tx.execute(
+        &format!(
+            "INSERT INTO {ES_TABLE} (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) SELECT 'ledger', 'marketplace', s, t, '1', \
+             p::json, '{{}}'::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS b(s, t, p)"
+        ),
+        &[&sequences, &event_types, &payloads],
+    )
+    .unwrap();
     tx.commit().unwrap();
 }
 
@@ -158,13 +185,17 @@ fn postgres_peer<S>(
     group.finish();
 }
 
+/// The postgres-es table, written row by row as that crate writes it, then batched as a
+/// hand-written store would batch it.
 fn postgres_es_append(c: &mut Criterion) {
+    let numbered = |start: u64, count| (start as i64 + 1, support::events(start, count));
+    postgres_peer(c, "postgres_es_events_table", reset_es, numbered, insert_es);
     postgres_peer(
         c,
-        "postgres_es_events_table",
+        "postgres_es_schema_batched",
         reset_es,
-        |start, count| (start as i64 + 1, support::events(start, count)),
-        |client, (first_sequence, events)| insert_es(client, first_sequence, &events),
+        numbered,
+        insert_es_batched,
     );
 }
 
