@@ -85,6 +85,32 @@ pub enum LedgerError {
     Checkpoint(#[from] CheckpointError),
 }
 
+/// Opens the log and reads the projection snapshot at the same time, on two threads: each is
+/// mostly the kernel handing out fresh pages, and at 10 million events each takes a good part
+/// of a second. The snapshot is only read here; whether it belongs to the log is decided once
+/// both are open ([`Ledger::check_snapshot`]). Reads it on this thread if no thread can be
+/// spawned (a resource limit is not a reason to fail an open).
+fn open_log_beside_snapshot(
+    dir: &Path,
+) -> (
+    Result<SledLog, StoreError>,
+    Result<(snapshot::Covered, snapshot::State), snapshot::Unusable>,
+) {
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("riskledger-snapshot".into())
+            .spawn_scoped(scope, || snapshot::read(dir));
+        let log = riskledger_store::open_sled(dir, &SledOptions::default());
+        let snapshot = match reader {
+            Ok(reader) => reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => snapshot::read(dir),
+        };
+        (log, snapshot)
+    })
+}
+
 /// Opening a ledger writes a snapshot when it replayed at least this many events of tail (or
 /// `snapshot_every_events`, if smaller).
 const OPEN_SNAPSHOT_AFTER_EVENTS: u64 = 65_536;
@@ -210,8 +236,9 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
-        let log = riskledger_store::open_sled(dir, &SledOptions::default())?;
-        let (state, snapshot_seq) = Self::load_snapshot(dir, &log, &options.policy);
+        let (log, snapshot) = open_log_beside_snapshot(dir);
+        let log = log?;
+        let (state, snapshot_seq) = Self::check_snapshot(snapshot, &log, &options.policy);
         let mut ledger = Ledger {
             log,
             dir: dir.to_owned(),
@@ -239,8 +266,12 @@ impl Ledger {
 
     /// The snapshot's state and the seq it covers, when the snapshot belongs to this log and
     /// this policy; otherwise an empty state at seq 0 (rebuild from the log).
-    fn load_snapshot(dir: &Path, log: &SledLog, policy: &Policy) -> (snapshot::State, u64) {
-        let (covered, state) = match snapshot::read(dir) {
+    fn check_snapshot(
+        snapshot: Result<(snapshot::Covered, snapshot::State), snapshot::Unusable>,
+        log: &SledLog,
+        policy: &Policy,
+    ) -> (snapshot::State, u64) {
+        let (covered, state) = match snapshot {
             Ok(found) => found,
             Err(snapshot::Unusable::Absent) => return Default::default(),
             Err(why) => {

@@ -10,7 +10,8 @@
 //!
 //! The payload is encoded straight into the file while the check is computed, so a snapshot
 //! never holds a second copy of the state in memory (it is as large as the state). Reading checks
-//! the whole file before decoding anything: damaged bytes never reach the decoder.
+//! the whole file before decoding anything (damaged bytes never reach the decoder), then decodes
+//! straight from the file: neither pass holds the file in memory.
 //!
 //! ```text
 //! ```
@@ -20,7 +21,7 @@
 //! the log. It never gives a wrong answer, only a slower open.
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use riskledger_events::ChainHash;
@@ -50,6 +51,9 @@ const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
 const VERSION: u8 = 3;
 const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v3";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
+const CHECK_BYTES: usize = 32;
+/// Bytes per read when checking and decoding.
+const CHUNK_BYTES: usize = 1 << 20;
 
 /// Where a snapshot stands in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,36 +118,144 @@ pub enum Unusable {
 }
 
 /// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
+///
+/// Two passes over the file, neither of which holds it in memory: the first computes the check
+/// through a small buffer, so damaged bytes never reach the decoder; the second decodes the
+/// state straight from the file. A snapshot is as large as the state, and on a machine that
+/// zeroes every fresh page, reading it whole cost a fifth of a reopen.
 pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
-    let bytes = match fs::read(path(dir)) {
-        Ok(bytes) => bytes,
+    let mut file = match fs::File::open(path(dir)) {
+        Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
         Err(_) => return Err(Unusable::Damaged("unreadable")),
     };
-    if bytes.len() < HEADER_BYTES + 32 || &bytes[..8] != MAGIC {
+    let unreadable = |_| Unusable::Damaged("unreadable");
+    let file_bytes = file.metadata().map_err(unreadable)?.len();
+    if file_bytes < (HEADER_BYTES + CHECK_BYTES) as u64 {
         return Err(Unusable::Damaged("not a snapshot"));
     }
-    if bytes[8] != VERSION {
+    let mut header = [0u8; HEADER_BYTES];
+    file.read_exact(&mut header).map_err(unreadable)?;
+    if &header[..8] != MAGIC {
+        return Err(Unusable::Damaged("not a snapshot"));
+    }
+    if header[8] != VERSION {
         return Err(Unusable::Damaged("another snapshot version"));
     }
-    let (body, check) = bytes.split_at(bytes.len() - 32);
-    if blake3::derive_key(CONTEXT, body)[..] != *check {
+    let payload_bytes = file_bytes - (HEADER_BYTES + CHECK_BYTES) as u64;
+    if !check_matches(&mut file, &header, payload_bytes).map_err(unreadable)? {
         return Err(Unusable::Damaged("checksum does not match"));
     }
-    let state_version = u32::from_le_bytes(body[9..13].try_into().expect("4 bytes"));
+    let state_version = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes"));
     if state_version != riskledger_projections::STATE_VERSION {
         return Err(Unusable::Damaged(
             "made by another version of the projections",
         ));
     }
-    let seq = u64::from_le_bytes(body[13..21].try_into().expect("8 bytes"));
-    let hash: ChainHash = body[21..53].try_into().expect("32 bytes");
-    let payload = &body[HEADER_BYTES..];
-    let (state, used): (State, usize) =
-        bincode::serde::decode_from_slice(payload, bincode::config::legacy())
+    let seq = u64::from_le_bytes(header[13..21].try_into().expect("8 bytes"));
+    let hash: ChainHash = header[21..53].try_into().expect("32 bytes");
+    file.seek(SeekFrom::Start(HEADER_BYTES as u64))
+        .map_err(unreadable)?;
+    let mut payload = BufReader::with_capacity(CHUNK_BYTES, file.take(payload_bytes));
+    let state: State =
+        bincode::serde::decode_from_std_read(&mut payload, bincode::config::legacy())
             .map_err(|e| Unusable::Decode(e.to_string()))?;
-    if used != payload.len() {
+    if !payload.fill_buf().map_err(unreadable)?.is_empty() {
         return Err(Unusable::Damaged("trailing bytes"));
     }
     Ok((Covered { seq, hash }, state))
+}
+
+/// Whether the check at the end of `file` matches the header and the `payload_bytes` after it,
+/// read from the current position (just after the header) in chunks.
+fn check_matches(
+    file: &mut fs::File,
+    header: &[u8; HEADER_BYTES],
+    payload_bytes: u64,
+) -> std::io::Result<bool> {
+    let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
+    hasher.update(header);
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    let mut left = payload_bytes;
+    while left > 0 {
+        let take = left.min(CHUNK_BYTES as u64) as usize;
+        file.read_exact(&mut chunk[..take])?;
+        hasher.update(&chunk[..take]);
+        left -= take as u64;
+    }
+    let mut check = [0u8; CHECK_BYTES];
+    file.read_exact(&mut check)?;
+    Ok(*hasher.finalize().as_bytes() == check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskledger_events::json::parse_line;
+    use riskledger_projections::Policy;
+
+    /// A snapshot of the pinned history's books (no feed: it is encoded the same way).
+    fn written(dir: &Path) -> (Books, Vec<u8>) {
+        let mut books = Books::default();
+        let history = include_str!("../tests/data/state-digest-history.ndjson");
+        for (i, line) in history.lines().enumerate() {
+            books.apply(&parse_line(i as u64 + 1, line).unwrap());
+        }
+        let state = StateRef {
+            policy_digest: "policy",
+            books: &books,
+            feed: &Feed::default(),
+        };
+        let covered = Covered {
+            seq: books.events(),
+            hash: [7; 32],
+        };
+        write(dir, covered, state).unwrap();
+        (books, fs::read(path(dir)).unwrap())
+    }
+
+    #[test]
+    fn a_written_snapshot_reads_back_as_the_same_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (books, _) = written(dir.path());
+        let (covered, state) = read(dir.path()).unwrap();
+        assert_eq!(covered.seq, books.events());
+        assert_eq!(covered.hash, [7; 32]);
+        assert_eq!(state.policy_digest, "policy");
+        let policy = Policy::default();
+        assert_eq!(state.books.digest(&policy), books.digest(&policy));
+    }
+
+    /// Every cut of the file, and a flipped bit in the header, the payload's first and last
+    /// 256 bytes and the check: each is refused, none panics, none is decoded as a state.
+    #[test]
+    fn a_truncated_or_damaged_snapshot_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, bytes) = written(dir.path());
+        let cuts = (0..bytes.len()).step_by(997).chain([bytes.len() - 1]);
+        for cut in cuts {
+            fs::write(path(dir.path()), &bytes[..cut]).unwrap();
+            assert!(
+                matches!(read(dir.path()), Err(Unusable::Damaged(_))),
+                "a snapshot cut at byte {cut} of {} was not refused as damaged",
+                bytes.len()
+            );
+        }
+        let payload_start = HEADER_BYTES;
+        let check_start = bytes.len() - CHECK_BYTES;
+        let flips = (0..payload_start + 256)
+            .chain(check_start - 256..bytes.len())
+            .collect::<Vec<_>>();
+        for at in flips {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            fs::write(path(dir.path()), &damaged).unwrap();
+            assert!(
+                read(dir.path()).is_err(),
+                "a snapshot with byte {at} flipped was read as a state"
+            );
+        }
+        fs::remove_file(path(dir.path())).unwrap();
+        assert!(matches!(read(dir.path()), Err(Unusable::Absent)));
+    }
 }
