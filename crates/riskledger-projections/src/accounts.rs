@@ -6,6 +6,7 @@
 //! [`AccountBook::reports`] evaluate the rules at any `T` from that state alone, counting only
 //! events with `at <= T`. Every choice the spec leaves open is in `docs/policy-accounts.md`.
 
+mod canonical;
 mod device_index;
 mod devices;
 mod id;
@@ -18,21 +19,21 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
 use riskledger_events::{Body, Country, Event, Network, Role, Timestamp};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use report::{
     AccountReport, Figures, ForeignMajorityFigures, NewCountryFigures, PayoutFigures,
     SharedDeviceFigures, Signal, SignalKind, TravelFigures,
 };
 
+use canonical::Snapshot;
 use device_index::{DeviceEntry, DeviceIndex};
 use devices::{device_links, Clusters, Link};
 use names::NameIndex;
 use report::LevelSoFar;
 use state::{
-    insert_located, insert_sorted, keep_earliest, keep_extremes, refresh_angles, until,
-    AccountState, DeviceState, DeviceUse, EventId, FirstUse, HiddenLogin, LocatedLogin, Opened,
-    Payout,
+    insert_located, insert_sorted, keep_earliest, keep_extremes, until, AccountState, DeviceState,
+    EventId, HiddenLogin, LocatedLogin, Opened, Payout,
 };
 
 use crate::policy::AccountPolicy;
@@ -65,21 +66,13 @@ use crate::Level;
 /// assert_eq!((report.level, report.signals[0].kind), (Level::High, SignalKind::SharedDevice));
 /// assert_eq!(book.level(&policy, "f-1", at("2024-03-02T00:00:00Z")), Some(Level::None)); // before c-1's login
 /// ```
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(into = "Snapshot", from = "Snapshot")]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "Snapshot")]
 pub struct AccountBook {
     accounts: Vec<AccountState>,
     account_index: NameIndex,
     devices: Vec<DeviceState>,
     device_index: DeviceIndex,
-}
-
-/// The canonical form of an [`AccountBook`]: accounts and devices sorted by id, with the
-/// indexes that refer to them renumbered accordingly.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Snapshot {
-    accounts: Vec<AccountState>,
-    devices: Vec<DeviceState>,
 }
 
 /// A login, as `apply` takes it apart.
@@ -822,73 +815,6 @@ impl AccountBook {
         }
     }
 
-    /// The canonical form: what snapshots store and the digest hashes.
-    fn snapshot(&self) -> Snapshot {
-        let account_order = sorted_order(&self.accounts, |a| &a.name);
-        let device_order = sorted_order(&self.devices, |d| &d.name);
-        let account_rank = ranks(&account_order, self.accounts.len());
-        let device_rank = ranks(&device_order, self.devices.len());
-        let renumber_device = |use_: &FirstUse| FirstUse {
-            device: renumber(&device_rank, use_.device),
-            ..use_.clone()
-        };
-        let renumber_u32 = |old: u32| renumber(&device_rank, old as usize) as u32;
-        let accounts = account_order
-            .iter()
-            .map(|&i| {
-                let account = &self.accounts[i];
-                let mut devices: Vec<FirstUse> =
-                    account.devices.iter().map(renumber_device).collect();
-                devices.sort_by_key(|d| d.device);
-                let located = account
-                    .located
-                    .iter()
-                    .map(|l| LocatedLogin {
-                        device: renumber_u32(l.device),
-                        ..l.clone()
-                    })
-                    .collect();
-                let hidden = account
-                    .hidden
-                    .iter()
-                    .map(|l| HiddenLogin {
-                        device: renumber_u32(l.device),
-                        ..l.clone()
-                    })
-                    .collect();
-                AccountState {
-                    name: account.name.clone(),
-                    opened: account.opened.clone(),
-                    first_login: account.first_login.as_ref().map(renumber_device),
-                    devices,
-                    located,
-                    hidden,
-                    payouts: account.payouts.clone(),
-                }
-            })
-            .collect();
-        let devices = device_order
-            .iter()
-            .map(|&i| {
-                let device = &self.devices[i];
-                let uses = device
-                    .uses
-                    .iter()
-                    .map(|u| DeviceUse {
-                        account: renumber(&account_rank, u.account),
-                        ..u.clone()
-                    })
-                    .collect();
-                DeviceState {
-                    name: device.name.clone(),
-                    sole: device.sole.map(|a| renumber(&account_rank, a)),
-                    uses,
-                }
-            })
-            .collect();
-        Snapshot { accounts, devices }
-    }
-
     /// Feeds the canonical encoding of the state to `hasher`: the same for the same set of
     /// events, whatever order they were applied in. Compare digests to check that two books (a
     /// replay and a live one, say) hold the same state.
@@ -921,11 +847,8 @@ impl AccountBook {
         // Buffered (bincode writes field by field). Writing into a hasher cannot fail, and
         // every field of the snapshot encodes.
         let mut buffered = std::io::BufWriter::with_capacity(crate::DIGEST_BUFFER_BYTES, hasher);
-        let _ = bincode::serde::encode_into_std_write(
-            self.snapshot(),
-            &mut buffered,
-            bincode::config::legacy(),
-        );
+        let _ =
+            bincode::serde::encode_into_std_write(self, &mut buffered, bincode::config::legacy());
         let _ = std::io::Write::flush(&mut buffered);
     }
 }
@@ -966,68 +889,6 @@ fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize>
         .iter()
         .filter(move |d| d.at <= at)
         .map(|d| d.device)
-}
-
-/// The new index of `old`; out of range only in a damaged snapshot, where it stays out of range.
-fn renumber(rank: &[usize], old: usize) -> usize {
-    rank.get(old).copied().unwrap_or(usize::MAX)
-}
-
-/// Indexes of `items` sorted by name.
-fn sorted_order<T>(items: &[T], name: impl Fn(&T) -> &Box<str>) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_unstable_by(|&a, &b| name(&items[a]).cmp(name(&items[b])));
-    order
-}
-
-/// The inverse of an order: `rank[old index] = new index`.
-fn ranks(order: &[usize], len: usize) -> Vec<usize> {
-    let mut rank = vec![0; len];
-    for (new, &old) in order.iter().enumerate() {
-        rank[old] = new;
-    }
-    rank
-}
-
-impl From<AccountBook> for Snapshot {
-    fn from(book: AccountBook) -> Self {
-        book.snapshot()
-    }
-}
-
-impl From<Snapshot> for AccountBook {
-    fn from(snapshot: Snapshot) -> Self {
-        let account_index = snapshot
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.name.clone(), i))
-            .collect();
-        let mut accounts = snapshot.accounts;
-        accounts
-            .iter_mut()
-            .for_each(|account| refresh_angles(&mut account.located));
-        let mut book = AccountBook {
-            accounts,
-            account_index,
-            devices: snapshot.devices,
-            device_index: DeviceIndex::default(),
-        };
-        book.index_devices();
-        book
-    }
-}
-
-impl AccountBook {
-    /// Builds the device index from the devices and accounts (after loading a snapshot).
-    fn index_devices(&mut self) {
-        let entries: Vec<DeviceEntry> = (0..self.devices.len())
-            .map(|device| self.device_entry(device))
-            .collect();
-        for (device, entry) in self.devices.iter().zip(entries) {
-            self.device_index.insert(&device.name, entry);
-        }
-    }
 }
 
 impl PartialEq for AccountBook {
