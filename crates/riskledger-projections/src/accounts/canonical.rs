@@ -4,8 +4,8 @@
 //!
 //! Two ways to get it, one set of per-item rules ([`Canonical`]'s methods):
 //! - [`AccountBook::snapshot`] builds it as an owned [`Snapshot`] (equality, tests);
-//! - `Serialize for AccountBook` writes the same bytes from borrowed views, one item at a time,
-//!   without a copy of the book. A snapshot of a million accounts would otherwise hold the
+//! - `Serialize for AccountBook` writes the same bytes from borrowed views, one item at a time
+//!   (a login is copied on the stack to renumber its device), without a copy of the book. A snapshot of a million accounts would otherwise hold the
 //!   book three times over (serde's `into` clones it, then the canonical form copies it), and a
 //!   full rebuild would spend much of its time copying the state it is about to hash.
 
@@ -106,24 +106,44 @@ impl<'a> Canonical<'a> {
     }
 
     fn owned(&self) -> Snapshot {
+        // Destructured whole, here and in the views: a new field does not compile until both
+        // say how it is written.
         let accounts = self
             .accounts()
-            .map(|account| AccountState {
-                name: account.name.clone(),
-                opened: account.opened.clone(),
-                first_login: account.first_login.as_ref().map(|u| self.first_use(u)),
-                devices: self.first_uses(account),
-                located: account.located.iter().map(|l| self.located(l)).collect(),
-                hidden: account.hidden.iter().map(|l| self.hidden(l)).collect(),
-                payouts: account.payouts.clone(),
+            .map(|account| {
+                let AccountState {
+                    name,
+                    opened,
+                    first_login,
+                    devices: _,
+                    located,
+                    hidden,
+                    payouts,
+                } = account;
+                AccountState {
+                    name: name.clone(),
+                    opened: opened.clone(),
+                    first_login: first_login.as_ref().map(|u| self.first_use(u)),
+                    devices: self.first_uses(account),
+                    located: located.iter().map(|l| self.located(l)).collect(),
+                    hidden: hidden.iter().map(|l| self.hidden(l)).collect(),
+                    payouts: payouts.clone(),
+                }
             })
             .collect();
         let devices = self
             .devices()
-            .map(|device| DeviceState {
-                name: device.name.clone(),
-                sole: self.sole(device),
-                uses: device.uses.iter().map(|u| self.device_use(u)).collect(),
+            .map(|device| {
+                let DeviceState {
+                    name,
+                    sole: _,
+                    uses,
+                } = device;
+                DeviceState {
+                    name: name.clone(),
+                    sole: self.sole(device),
+                    uses: uses.iter().map(|u| self.device_use(u)).collect(),
+                }
             })
             .collect();
         Snapshot { accounts, devices }
@@ -182,17 +202,26 @@ struct AccountView<'c, 'a>(&'c Canonical<'a>, &'a AccountState);
 impl Serialize for AccountView<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let AccountView(canonical, account) = *self;
+        let AccountState {
+            name,
+            opened,
+            first_login,
+            devices: _,
+            located,
+            hidden,
+            payouts,
+        } = account;
         let mut state = serializer.serialize_struct("AccountState", 7)?;
-        state.serialize_field("name", &account.name)?;
-        state.serialize_field("opened", &account.opened)?;
-        let first_login = account.first_login.as_ref().map(|u| canonical.first_use(u));
+        state.serialize_field("name", name)?;
+        state.serialize_field("opened", opened)?;
+        let first_login = first_login.as_ref().map(|u| canonical.first_use(u));
         state.serialize_field("first_login", &first_login)?;
         state.serialize_field("devices", &canonical.first_uses(account))?;
-        let located = || account.located.iter().map(|l| canonical.located(l));
+        let located = || located.iter().map(|l| canonical.located(l));
         state.serialize_field("located", &Seq(located))?;
-        let hidden = || account.hidden.iter().map(|l| canonical.hidden(l));
+        let hidden = || hidden.iter().map(|l| canonical.hidden(l));
         state.serialize_field("hidden", &Seq(hidden))?;
-        state.serialize_field("payouts", &account.payouts)?;
+        state.serialize_field("payouts", payouts)?;
         state.end()
     }
 }
@@ -203,10 +232,15 @@ struct DeviceView<'c, 'a>(&'c Canonical<'a>, &'a DeviceState);
 impl Serialize for DeviceView<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let DeviceView(canonical, device) = *self;
+        let DeviceState {
+            name,
+            sole: _,
+            uses,
+        } = device;
         let mut state = serializer.serialize_struct("DeviceState", 3)?;
-        state.serialize_field("name", &device.name)?;
+        state.serialize_field("name", name)?;
         state.serialize_field("sole", &canonical.sole(device))?;
-        let uses = || device.uses.iter().map(|u| canonical.device_use(u));
+        let uses = || uses.iter().map(|u| canonical.device_use(u));
         state.serialize_field("uses", &Seq(uses))?;
         state.end()
     }

@@ -57,9 +57,11 @@ fn sweep_links(uses: &[DeviceUse], window_micros: i64) -> Vec<Link> {
 /// Whether the sweep of [`device_links`] would find any link, without its maps: a link exists
 /// exactly when two neighbouring uses belong to different accounts and lie within the window.
 /// (If the sweep links `current` to another account, take that account's latest use before
-/// it: every use between the two is `current`'s own account, so the first of them and that
-/// latest use are neighbours, and no further apart than `current` is.) Nearly every device is
-/// used by one account, or by several months apart, and is settled here.
+/// it: the use right after that one is not that account's, since it was the latest, so the two
+/// are neighbours of different accounts, and no further apart than the linked pair, as times
+/// are sorted and `saturating_sub` is monotone. Conversely, neighbours of different accounts
+/// within the window are linked by the sweep at the later one.) Nearly every device is used
+/// by one account, or by several months apart, and is settled here.
 fn links_anything(uses: &[DeviceUse], window_micros: i64) -> bool {
     uses.windows(2).any(|pair| {
         pair[0].account != pair[1].account && pair[0].at >= pair[1].at.saturating_sub(window_micros)
@@ -135,6 +137,7 @@ impl Clusters {
 
 #[cfg(test)]
 mod tests {
+    use super::super::state::EventId;
     use super::*;
 
     fn use_(at: i64, id: &str, account: usize) -> DeviceUse {
@@ -168,32 +171,46 @@ mod tests {
         assert!(device_links(&device, 9, 10).is_empty());
     }
 
-    /// The shortcut agrees with the sweep on any uses in event order: few accounts and
-    /// times near the window, so that links are as likely as not. Fixed seed, printed.
+    /// The shortcut ([`links_anything`]) never changes what the sweep finds, on a device built
+    /// by `record_use` (compaction included) from logins in any order, with times and windows
+    /// at the edges of `i64` and any cut `T`. Fixed seed, printed.
     #[test]
-    fn links_anything_agrees_with_the_sweep() {
+    fn the_shortcut_agrees_with_the_sweep() {
         use proptest::prelude::*;
         use proptest::test_runner::{Config, RngSeed, TestRunner};
         const SEED: u64 = 0x5eed_0004_de71_ce00;
         println!("proptest seed {SEED:#x}");
-        let uses = proptest::collection::vec((0i64..40, 0usize..3), 0..12);
+        let time = || {
+            prop_oneof![
+                4 => 0i64..40,
+                1 => i64::MIN..i64::MIN + 40,
+                1 => i64::MAX - 40..=i64::MAX,
+            ]
+        };
+        let logins = proptest::collection::vec((time(), 0usize..3), 0..12);
+        let window = prop_oneof![
+            4 => 0i64..12,
+            1 => Just(i64::MAX),
+            1 => Just(i64::MIN),
+            1 => -5i64..0,
+        ];
+        let cut = prop_oneof![3 => time(), 1 => any::<i64>()];
         let config = Config {
-            cases: 4_096,
+            cases: 8_192,
             rng_seed: RngSeed::Fixed(SEED),
             ..Config::default()
         };
         TestRunner::new(config)
-            .run(&(uses, 0i64..12), |(mut raw, window)| {
-                raw.sort();
-                let uses: Vec<DeviceUse> = raw
-                    .iter()
-                    .enumerate()
-                    .map(|(n, &(at, account))| use_(at, &format!("e{n}"), account))
-                    .collect();
-                prop_assert_eq!(
-                    links_anything(&uses, window),
-                    !sweep_links(&uses, window).is_empty()
-                );
+            .run(&(logins, window, cut), |(logins, window, at)| {
+                let mut device = DeviceState::new("d", 0);
+                device.sole = None;
+                for (n, &(at, account)) in logins.iter().enumerate() {
+                    device.record_use(at, &EventId::new(&format!("e{n}")), account);
+                }
+                let uses = until(&device.uses, at);
+                let swept = sweep_links(uses, window);
+                prop_assert_eq!(links_anything(uses, window), !swept.is_empty());
+                prop_assert_eq!(device_links(&device, at, window), swept);
                 Ok(())
             })
             .unwrap();
