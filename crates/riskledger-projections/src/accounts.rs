@@ -1090,4 +1090,32 @@ mod tests {
         );
         assert_eq!(account(&fast, "a").located.len(), 4 * short as usize);
     }
+
+    /// The impossible-travel pre-filter is off for a minimum distance no one would set, where
+    /// `minimum − slack` and the rounding lose their precision: this pair, one step short of
+    /// the minimum unrounded, rounds up to it and fires (a case found in review).
+    #[test]
+    fn an_absurd_minimum_distance_still_fires_as_the_rounding_says() {
+        let line = |n: u64, id: &str, at: &str, lon: f64| {
+            riskledger_events::json::parse_line(
+                n,
+                &format!(
+                    r#"{{"id":"{id}","type":"login","at":"{at}","account":"a","device":"d","ip":"203.0.113.9","lat":0.0,"lon":{lon},"country":"PH","accuracy_km":0.0}}"#
+                ),
+            )
+            .unwrap()
+        };
+        let mut book = AccountBook::new();
+        book.apply(&line(1, "l1", "2025-01-01T00:00:00Z", 0.0));
+        book.apply(&line(2, "l2", "2025-01-01T01:00:00Z", 90.0));
+        let policy = AccountPolicy {
+            earth_radius_km: 9_174_670_001_013_090.0,
+            travel_min_distance_km: 1.441_153_793_714_669_2e16,
+            ..AccountPolicy::default()
+        };
+        let at = Timestamp::parse_rfc3339("2025-01-02T00:00:00Z").unwrap();
+        let report = book.report(&policy, "a", at).unwrap();
+        let kinds: Vec<SignalKind> = report.signals.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec![SignalKind::ImpossibleTravel]);
+    }
 }

@@ -106,22 +106,45 @@ pub(crate) fn impossible_travel<'a>(
     policy: &'a AccountPolicy,
     located: &'a [LocatedLogin],
 ) -> impl Iterator<Item = Travel<'a>> + 'a {
+    let shortest_km = shortest_that_may_fire_km(policy);
     located
         .windows(2)
-        .filter(move |pair| may_be_far_enough(policy, &pair[0], &pair[1]))
+        .filter(move |pair| may_be_far_enough(policy, shortest_km, &pair[0], &pair[1]))
         .map(move |pair| Travel::new(policy, &pair[0], &pair[1]))
         .filter(move |travel| travel.fires(policy))
 }
 
-/// False only for a pair that cannot fire: its effective distance is more than a kilometre
-/// short of the minimum, and rounding to 0.1 km moves it by 0.05 at most. Nearly every pair
-/// of a person's logins is settled here, without the rounding [`Travel::new`] does (a libm
-/// call): a report reads every pair of the account's history, so this is its inner loop.
+/// How far below the minimum distance an unrounded effective distance may lie and still fire:
+/// rounding to 0.1 km moves it by 0.05 km at most, with room to spare.
+const ROUNDING_SLACK_KM: f64 = 1.0;
+
+/// Below this minimum, `minimum − slack` is exact and rounding to 0.1 km is accurate to far
+/// less than the slack; above it (a policy no one would write, but the file allows it) the
+/// pre-filter is off.
+const LARGEST_FILTERED_MINIMUM_KM: f64 = 1e12;
+
+/// The effective distance below which a pair cannot fire.
+fn shortest_that_may_fire_km(policy: &AccountPolicy) -> f64 {
+    if policy.travel_min_distance_km < LARGEST_FILTERED_MINIMUM_KM {
+        policy.travel_min_distance_km - ROUNDING_SLACK_KM
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// False only for a pair that cannot fire: its effective distance is below
+/// [`shortest_that_may_fire_km`]. Nearly every pair of a person's logins is settled here,
+/// without the rounding [`Travel::new`] does (a libm call): a report reads every pair of the
+/// account's history, so this is its inner loop.
 #[inline]
-fn may_be_far_enough(policy: &AccountPolicy, from: &LocatedLogin, to: &LocatedLogin) -> bool {
+fn may_be_far_enough(
+    policy: &AccountPolicy,
+    shortest_km: f64,
+    from: &LocatedLogin,
+    to: &LocatedLogin,
+) -> bool {
     let distance_km = arc_km(to.half_angle_to_previous, policy.earth_radius_km);
-    effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km)
-        >= policy.travel_min_distance_km - 1.0
+    effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km) >= shortest_km
 }
 
 /// Login counts per country over a small set of countries (an account uses a handful).
