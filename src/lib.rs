@@ -32,6 +32,7 @@ mod rebuild;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 pub use riskledger_events as events;
 pub use riskledger_projections as projections;
@@ -88,27 +89,46 @@ pub enum LedgerError {
 /// Opens the log and reads the projection snapshot at the same time, on two threads: each is
 /// mostly the kernel handing out fresh pages, and at 10 million events each takes a good part
 /// of a second. The snapshot is only read here; whether it belongs to the log is decided once
-/// both are open ([`Ledger::check_snapshot`]). Reads it on this thread if no thread can be
-/// spawned (a resource limit is not a reason to fail an open).
+/// both are open ([`Ledger::check_snapshot`]). If the log does not open (another process holds
+/// the ledger, say) or its open panics, the reader is told to stop at its next chunk rather
+/// than decode a state nobody will use. Reads on this thread if no thread can be spawned (a
+/// resource limit is not a reason to fail an open).
 fn open_log_beside_snapshot(
     dir: &Path,
 ) -> (
     Result<SledLog, StoreError>,
     Result<(snapshot::Covered, snapshot::State), snapshot::Unusable>,
 ) {
+    let abandon = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
             .name("riskledger-snapshot".into())
-            .spawn_scoped(scope, || snapshot::read(dir));
+            .spawn_scoped(scope, || snapshot::read(dir, &abandon));
+        let unless_opened = AbandonOnDrop(&abandon);
         let log = riskledger_store::open_sled(dir, &SledOptions::default());
+        if log.is_ok() {
+            std::mem::forget(unless_opened);
+        } else {
+            drop(unless_opened);
+        }
         let snapshot = match reader {
             Ok(reader) => reader
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => snapshot::read(dir),
+            Err(_) if log.is_ok() => snapshot::read(dir, &abandon),
+            Err(_) => Err(snapshot::Unusable::Abandoned),
         };
         (log, snapshot)
     })
+}
+
+/// Sets the flag when dropped, including while a panic unwinds.
+struct AbandonOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Opening a ledger writes a snapshot when it replayed at least this many events of tail (or

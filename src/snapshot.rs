@@ -10,8 +10,10 @@
 //!
 //! The payload is encoded straight into the file while the check is computed, so a snapshot
 //! never holds a second copy of the state in memory (it is as large as the state). Reading checks
-//! the whole file before decoding anything (damaged bytes never reach the decoder), then decodes
-//! straight from the file: neither pass holds the file in memory.
+//! the whole file before decoding anything (bytes damaged at rest never reach the decoder), then
+//! decodes straight from the file: neither pass holds the file in memory. The two passes read
+//! the same bytes as long as nothing rewrites the file in place meanwhile: riskledger replaces a
+//! snapshot by renaming a new file over it, and the open handle keeps the file it checked.
 //!
 //! ```text
 //! ```
@@ -23,6 +25,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use riskledger_events::ChainHash;
 
@@ -106,6 +109,21 @@ impl<W: Write> Write for Checked<W> {
     }
 }
 
+/// A reader that fails once `abandon` is set: the decoder then stops at its next refill.
+struct Abandonable<'a, R> {
+    inner: R,
+    abandon: &'a AtomicBool,
+}
+
+impl<R: Read> Read for Abandonable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.abandon.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("snapshot read abandoned"));
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// Why a snapshot was not used.
 #[derive(Debug, thiserror::Error)]
 pub enum Unusable {
@@ -115,6 +133,8 @@ pub enum Unusable {
     Damaged(&'static str),
     #[error("does not decode: {0}")]
     Decode(String),
+    #[error("not read to the end: the open it was for failed")]
+    Abandoned,
 }
 
 /// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
@@ -123,7 +143,10 @@ pub enum Unusable {
 /// through a small buffer, so damaged bytes never reach the decoder; the second decodes the
 /// state straight from the file. A snapshot is as large as the state, and on a machine that
 /// zeroes every fresh page, reading it whole cost a fifth of a reopen.
-pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
+///
+/// `abandon` lets another thread stop a read whose result it no longer wants: once it is set,
+/// the next chunk read fails with [`Unusable::Abandoned`].
+pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusable> {
     let mut file = match fs::File::open(path(dir)) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
@@ -143,7 +166,11 @@ pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
         return Err(Unusable::Damaged("another snapshot version"));
     }
     let payload_bytes = file_bytes - (HEADER_BYTES + CHECK_BYTES) as u64;
-    if !check_matches(&mut file, &header, payload_bytes).map_err(unreadable)? {
+    let check = check_matches(&mut file, &header, payload_bytes, abandon);
+    if abandon.load(Ordering::Relaxed) {
+        return Err(Unusable::Abandoned);
+    }
+    if !check.map_err(unreadable)? {
         return Err(Unusable::Damaged("checksum does not match"));
     }
     let state_version = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes"));
@@ -156,10 +183,17 @@ pub fn read(dir: &Path) -> Result<(Covered, State), Unusable> {
     let hash: ChainHash = header[21..53].try_into().expect("32 bytes");
     file.seek(SeekFrom::Start(HEADER_BYTES as u64))
         .map_err(unreadable)?;
-    let mut payload = BufReader::with_capacity(CHUNK_BYTES, file.take(payload_bytes));
-    let state: State =
-        bincode::serde::decode_from_std_read(&mut payload, bincode::config::legacy())
-            .map_err(|e| Unusable::Decode(e.to_string()))?;
+    let abandonable = Abandonable {
+        inner: file.take(payload_bytes),
+        abandon,
+    };
+    let mut payload = BufReader::with_capacity(CHUNK_BYTES, abandonable);
+    let decoded: Result<State, _> =
+        bincode::serde::decode_from_std_read(&mut payload, bincode::config::legacy());
+    if abandon.load(Ordering::Relaxed) {
+        return Err(Unusable::Abandoned);
+    }
+    let state = decoded.map_err(|e| Unusable::Decode(e.to_string()))?;
     if !payload.fill_buf().map_err(unreadable)?.is_empty() {
         return Err(Unusable::Damaged("trailing bytes"));
     }
@@ -172,12 +206,16 @@ fn check_matches(
     file: &mut fs::File,
     header: &[u8; HEADER_BYTES],
     payload_bytes: u64,
+    abandon: &AtomicBool,
 ) -> std::io::Result<bool> {
     let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
     hasher.update(header);
     let mut chunk = vec![0u8; CHUNK_BYTES];
     let mut left = payload_bytes;
     while left > 0 {
+        if abandon.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
         let take = left.min(CHUNK_BYTES as u64) as usize;
         file.read_exact(&mut chunk[..take])?;
         hasher.update(&chunk[..take]);
@@ -218,7 +256,7 @@ mod tests {
     fn a_written_snapshot_reads_back_as_the_same_state() {
         let dir = tempfile::tempdir().unwrap();
         let (books, _) = written(dir.path());
-        let (covered, state) = read(dir.path()).unwrap();
+        let (covered, state) = read(dir.path(), &AtomicBool::new(false)).unwrap();
         assert_eq!(covered.seq, books.events());
         assert_eq!(covered.hash, [7; 32]);
         assert_eq!(state.policy_digest, "policy");
@@ -236,7 +274,10 @@ mod tests {
         for cut in cuts {
             fs::write(path(dir.path()), &bytes[..cut]).unwrap();
             assert!(
-                matches!(read(dir.path()), Err(Unusable::Damaged(_))),
+                matches!(
+                    read(dir.path(), &AtomicBool::new(false)),
+                    Err(Unusable::Damaged(_))
+                ),
                 "a snapshot cut at byte {cut} of {} was not refused as damaged",
                 bytes.len()
             );
@@ -251,11 +292,22 @@ mod tests {
             damaged[at] ^= 0x10;
             fs::write(path(dir.path()), &damaged).unwrap();
             assert!(
-                read(dir.path()).is_err(),
+                read(dir.path(), &AtomicBool::new(false)).is_err(),
                 "a snapshot with byte {at} flipped was read as a state"
             );
         }
+        fs::write(path(dir.path()), &bytes).unwrap();
+        assert!(
+            matches!(
+                read(dir.path(), &AtomicBool::new(true)),
+                Err(Unusable::Abandoned)
+            ),
+            "a read whose open failed stops at its first chunk"
+        );
         fs::remove_file(path(dir.path())).unwrap();
-        assert!(matches!(read(dir.path()), Err(Unusable::Absent)));
+        assert!(matches!(
+            read(dir.path(), &AtomicBool::new(false)),
+            Err(Unusable::Absent)
+        ));
     }
 }
