@@ -140,8 +140,8 @@ pub enum Unusable {
 /// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
 ///
 /// Two passes over the file, neither of which holds it in memory: the first computes the check
-/// through a small buffer, so damaged bytes never reach the decoder; the second decodes the
-/// state straight from the file. A snapshot is as large as the state, and on a machine that
+/// through a small buffer, so bytes damaged at rest never reach the decoder; the second decodes
+/// the state straight from the file. A snapshot is as large as the state, and on a machine that
 /// zeroes every fresh page, reading it whole cost a fifth of a reopen.
 ///
 /// `abandon` lets another thread stop a read whose result it no longer wants: once it is set,
