@@ -68,9 +68,21 @@ impl Books {
     /// ```
     pub fn apply(&mut self, event: &Event) {
         self.pairs.apply(event);
+        self.apply_all_but_pairs(event);
+    }
+
+    /// [`Books::apply`] without the pair fold, which a rebuild runs on another thread
+    /// (`rebuild.rs`) and hands back with [`Books::with_pairs`].
+    pub(crate) fn apply_all_but_pairs(&mut self, event: &Event) {
         self.accounts.apply(event);
         self.latest_at = Some(self.latest_at.map_or(event.at, |t| t.max(event.at)));
         self.events += 1;
+    }
+
+    /// These books with `pairs` as their pair fold: the pair fold of the same events, in the
+    /// same order, that [`Books::apply_all_but_pairs`] saw.
+    pub(crate) fn with_pairs(self, pairs: PairBook) -> Books {
+        Books { pairs, ..self }
     }
 
     /// The latest event time folded: the default evaluation time `T`.
