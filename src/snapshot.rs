@@ -1,29 +1,28 @@
 //! Snapshots of the projections, so that opening a ledger replays only the tail of the log.
 //!
-//! File `projections.snapshot` in the ledger directory:
+//! File `projections.snapshot` in the ledger directory, integers little-endian:
 //!
 //! ```text
-//! MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 LE | seq u64 LE | hash at seq [32]
-//! | payload: State (policy digest, Books, Feed) in bincode 2 legacy, up to the check
-//! | check: BLAKE3-derive-key(CONTEXT, everything before) [32]
+//! header   MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 | seq u64 | hash at seq [32]
+//! payload  State (policy digest, Books, Feed) in bincode 2 legacy: P bytes
+//! pieces   for each 1 MiB piece of the payload (the last may be shorter):
+//!          BLAKE3-derive-key(PIECE_CONTEXT, piece) [32]
+//! trailer  P u64 | check: BLAKE3-derive-key(CONTEXT, header | pieces | P) [32]
 //! ```
 //!
-//! The payload is encoded straight into the file while the check is computed, so a snapshot
-//! never holds a second copy of the state in memory (it is as large as the state). Reading checks
-//! the whole file before decoding anything (bytes damaged at rest never reach the decoder), then
-//! decodes straight from the file: neither pass holds the file in memory. The two passes read
-//! the same bytes as long as nothing rewrites the file in place meanwhile: riskledger replaces a
-//! snapshot by renaming a new file over it, and the open handle keeps the file it checked.
-//!
-//! ```text
-//! ```
+//! Writing encodes the payload straight into the file, a piece at a time, hashing each piece as
+//! it goes: a snapshot never holds a second copy of the state in memory (it is as large as the
+//! state). Reading checks the header, the piece checks and the length against the trailer's
+//! check, then decodes straight from the file one piece at a time, each checked before the
+//! decoder sees a byte of it: one pass, never the whole file in memory, and the bytes decoded
+//! are the bytes checked, so damage anywhere is refused before it reaches the decoder.
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
 //! head, a hash the log does not have at that seq, damage) is ignored and the state rebuilt from
 //! the log. It never gives a wrong answer, only a slower open.
 
 use std::fs;
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,12 +50,14 @@ pub struct StateRef<'a> {
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 3;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v3";
+const VERSION: u8 = 4;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v4";
+const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v4 piece";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
 const CHECK_BYTES: usize = 32;
-/// Bytes per read when checking and decoding.
-const CHUNK_BYTES: usize = 1 << 20;
+const TRAILER_BYTES: usize = 8 + CHECK_BYTES;
+/// Payload bytes per piece: what is written, read and checked at a time.
+const PIECE_BYTES: usize = 1 << 20;
 
 /// Where a snapshot stands in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,58 +70,92 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join(FILE)
 }
 
+fn header(covered: Covered) -> [u8; HEADER_BYTES] {
+    let mut header = [0u8; HEADER_BYTES];
+    header[..8].copy_from_slice(MAGIC);
+    header[8] = VERSION;
+    header[9..13].copy_from_slice(&riskledger_projections::STATE_VERSION.to_le_bytes());
+    header[13..21].copy_from_slice(&covered.seq.to_le_bytes());
+    header[21..53].copy_from_slice(&covered.hash);
+    header
+}
+
+fn piece_check(piece: &[u8]) -> [u8; CHECK_BYTES] {
+    blake3::derive_key(PIECE_CONTEXT, piece)
+}
+
+/// The trailer's check: over the header, every piece check and the payload length.
+fn check(header: &[u8; HEADER_BYTES], piece_checks: &[u8], payload_bytes: u64) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
+    hasher.update(header);
+    hasher.update(piece_checks);
+    hasher.update(&payload_bytes.to_le_bytes());
+    *hasher.finalize().as_bytes()
+}
+
 /// Writes a snapshot atomically (temporary file, fsync, rename, fsync of the directory).
 pub fn write(dir: &Path, covered: Covered, state: StateRef<'_>) -> std::io::Result<()> {
     let tmp = dir.join(format!("{FILE}.tmp"));
-    let mut out = Checked {
-        inner: BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?),
-        hasher: blake3::Hasher::new_derive_key(CONTEXT),
+    let header = header(covered);
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(&header)?;
+    let mut payload = Pieces {
+        file,
+        piece: Vec::with_capacity(PIECE_BYTES),
+        checks: Vec::new(),
+        payload_bytes: 0,
     };
-    out.write_all(MAGIC)?;
-    out.write_all(&[VERSION])?;
-    out.write_all(&riskledger_projections::STATE_VERSION.to_le_bytes())?;
-    out.write_all(&covered.seq.to_le_bytes())?;
-    out.write_all(&covered.hash)?;
-    bincode::serde::encode_into_std_write(state, &mut out, bincode::config::legacy())
+    bincode::serde::encode_into_std_write(state, &mut payload, bincode::config::legacy())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let check = *out.hasher.finalize().as_bytes();
-    let mut file = out.inner.into_inner().map_err(|e| e.into_error())?;
-    file.write_all(&check)?;
+    payload.finish_piece()?;
+    let Pieces {
+        mut file,
+        checks,
+        payload_bytes,
+        ..
+    } = payload;
+    file.write_all(&checks)?;
+    file.write_all(&payload_bytes.to_le_bytes())?;
+    file.write_all(&check(&header, &checks, payload_bytes))?;
     file.sync_all()?;
     fs::rename(&tmp, path(dir))?;
     fs::File::open(dir)?.sync_all()
 }
 
-/// A writer that feeds the check with every byte it writes.
-struct Checked<W> {
-    inner: W,
-    hasher: blake3::Hasher,
+/// The payload's writer: gathers a piece, then writes it and keeps its check.
+struct Pieces {
+    file: fs::File,
+    piece: Vec<u8>,
+    /// The checks of the pieces written so far, back to back.
+    checks: Vec<u8>,
+    payload_bytes: u64,
 }
 
-impl<W: Write> Write for Checked<W> {
+impl Pieces {
+    fn finish_piece(&mut self) -> std::io::Result<()> {
+        if self.piece.is_empty() {
+            return Ok(());
+        }
+        self.checks.extend_from_slice(&piece_check(&self.piece));
+        self.file.write_all(&self.piece)?;
+        self.payload_bytes += self.piece.len() as u64;
+        self.piece.clear();
+        Ok(())
+    }
+}
+
+impl Write for Pieces {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        Ok(written)
+        let taken = buf.len().min(PIECE_BYTES - self.piece.len());
+        self.piece.extend_from_slice(&buf[..taken]);
+        if self.piece.len() == PIECE_BYTES {
+            self.finish_piece()?;
+        }
+        Ok(taken)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// A reader that fails once `abandon` is set: the decoder then stops at its next refill.
-struct Abandonable<'a, R> {
-    inner: R,
-    abandon: &'a AtomicBool,
-}
-
-impl<R: Read> Read for Abandonable<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.abandon.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("snapshot read abandoned"));
-        }
-        self.inner.read(buf)
+        Ok(())
     }
 }
 
@@ -137,15 +172,13 @@ pub enum Unusable {
     Abandoned,
 }
 
-/// Reads a snapshot and checks its own integrity (not yet that it belongs to this log).
-///
-/// Two passes over the file, neither of which holds it in memory: the first computes the check
-/// through a small buffer, so bytes damaged at rest never reach the decoder; the second decodes
-/// the state straight from the file. A snapshot is as large as the state, and on a machine that
-/// zeroes every fresh page, reading it whole cost a fifth of a reopen.
+/// Reads a snapshot and checks its own integrity (not yet that it belongs to this log), in one
+/// pass that never holds the file in memory: see the module docs. A snapshot is as large as the
+/// state, and on a machine that zeroes every fresh page, reading it whole cost a fifth of a
+/// reopen.
 ///
 /// `abandon` lets another thread stop a read whose result it no longer wants: once it is set,
-/// the next chunk read fails with [`Unusable::Abandoned`].
+/// the next piece read fails with [`Unusable::Abandoned`].
 pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusable> {
     let mut file = match fs::File::open(path(dir)) {
         Ok(file) => file,
@@ -154,7 +187,7 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     };
     let unreadable = |_| Unusable::Damaged("unreadable");
     let file_bytes = file.metadata().map_err(unreadable)?.len();
-    if file_bytes < (HEADER_BYTES + CHECK_BYTES) as u64 {
+    if file_bytes < (HEADER_BYTES + TRAILER_BYTES) as u64 {
         return Err(Unusable::Damaged("not a snapshot"));
     }
     let mut header = [0u8; HEADER_BYTES];
@@ -165,12 +198,25 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     if header[8] != VERSION {
         return Err(Unusable::Damaged("another snapshot version"));
     }
-    let payload_bytes = file_bytes - (HEADER_BYTES + CHECK_BYTES) as u64;
-    let check = check_matches(&mut file, &header, payload_bytes, abandon);
-    if abandon.load(Ordering::Relaxed) {
-        return Err(Unusable::Abandoned);
+    let mut trailer = [0u8; TRAILER_BYTES];
+    file.seek(SeekFrom::End(-(TRAILER_BYTES as i64)))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .map_err(unreadable)?;
+    let payload_bytes = u64::from_le_bytes(trailer[..8].try_into().expect("8 bytes"));
+    let pieces = payload_bytes.div_ceil(PIECE_BYTES as u64);
+    let laid_out = pieces
+        .checked_mul(CHECK_BYTES as u64)
+        .and_then(|checks| checks.checked_add(payload_bytes))
+        .and_then(|bytes| bytes.checked_add((HEADER_BYTES + TRAILER_BYTES) as u64));
+    if laid_out != Some(file_bytes) {
+        return Err(Unusable::Damaged("lengths do not match"));
     }
-    if !check.map_err(unreadable)? {
+    // At most the file's size, as the layout was just checked against it.
+    let mut checks = vec![0u8; pieces as usize * CHECK_BYTES];
+    file.seek(SeekFrom::Start(HEADER_BYTES as u64 + payload_bytes))
+        .and_then(|_| file.read_exact(&mut checks))
+        .map_err(unreadable)?;
+    if check(&header, &checks, payload_bytes)[..] != trailer[8..] {
         return Err(Unusable::Damaged("checksum does not match"));
     }
     let state_version = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes"));
@@ -183,47 +229,101 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     let hash: ChainHash = header[21..53].try_into().expect("32 bytes");
     file.seek(SeekFrom::Start(HEADER_BYTES as u64))
         .map_err(unreadable)?;
-    let abandonable = Abandonable {
-        inner: file.take(payload_bytes),
+    let mut payload = CheckedPieces {
+        file,
+        checks,
+        next_piece: 0,
+        left: payload_bytes,
+        piece: Vec::with_capacity(PIECE_BYTES),
+        at: 0,
         abandon,
+        failed: None,
     };
-    let mut payload = BufReader::with_capacity(CHUNK_BYTES, abandonable);
     let decoded: Result<State, _> =
         bincode::serde::decode_from_std_read(&mut payload, bincode::config::legacy());
-    if abandon.load(Ordering::Relaxed) {
-        return Err(Unusable::Abandoned);
+    if let Some(failure) = payload.failed {
+        return Err(failure);
     }
     let state = decoded.map_err(|e| Unusable::Decode(e.to_string()))?;
-    if !payload.fill_buf().map_err(unreadable)?.is_empty() {
+    if payload.left > 0 || payload.at < payload.piece.len() {
         return Err(Unusable::Damaged("trailing bytes"));
     }
     Ok((Covered { seq, hash }, state))
 }
 
-/// Whether the check at the end of `file` matches the header and the `payload_bytes` after it,
-/// read from the current position (just after the header) in chunks.
-fn check_matches(
-    file: &mut fs::File,
-    header: &[u8; HEADER_BYTES],
-    payload_bytes: u64,
-    abandon: &AtomicBool,
-) -> std::io::Result<bool> {
-    let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
-    hasher.update(header);
-    let mut chunk = vec![0u8; CHUNK_BYTES];
-    let mut left = payload_bytes;
-    while left > 0 {
-        if abandon.load(Ordering::Relaxed) {
+/// The payload's reader: one piece at a time, each checked before any of it is handed out.
+/// Why reading stopped early, if it did, is kept in `failed` (the decoder only sees an error).
+struct CheckedPieces<'a> {
+    file: fs::File,
+    checks: Vec<u8>,
+    next_piece: usize,
+    /// Payload bytes not yet read from the file.
+    left: u64,
+    piece: Vec<u8>,
+    /// Bytes of `piece` already handed out.
+    at: usize,
+    abandon: &'a AtomicBool,
+    failed: Option<Unusable>,
+}
+
+impl CheckedPieces<'_> {
+    /// Reads and checks the next piece; false at the end of the payload.
+    fn next_piece(&mut self) -> std::io::Result<bool> {
+        if self.abandon.load(Ordering::Relaxed) {
+            return Err(self.fail(Unusable::Abandoned));
+        }
+        if self.left == 0 {
             return Ok(false);
         }
-        let take = left.min(CHUNK_BYTES as u64) as usize;
-        file.read_exact(&mut chunk[..take])?;
-        hasher.update(&chunk[..take]);
-        left -= take as u64;
+        let take = self.left.min(PIECE_BYTES as u64) as usize;
+        self.piece.resize(take, 0);
+        if self.file.read_exact(&mut self.piece).is_err() {
+            return Err(self.fail(Unusable::Damaged("unreadable")));
+        }
+        let expected = &self.checks[self.next_piece * CHECK_BYTES..][..CHECK_BYTES];
+        if piece_check(&self.piece)[..] != *expected {
+            return Err(self.fail(Unusable::Damaged("a piece does not match its check")));
+        }
+        self.next_piece += 1;
+        self.left -= take as u64;
+        self.at = 0;
+        Ok(true)
     }
-    let mut check = [0u8; CHECK_BYTES];
-    file.read_exact(&mut check)?;
-    Ok(*hasher.finalize().as_bytes() == check)
+
+    fn fail(&mut self, why: Unusable) -> std::io::Error {
+        let error = std::io::Error::other(why.to_string());
+        self.failed = Some(why);
+        error
+    }
+}
+
+impl Read for CheckedPieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.piece.len() && !self.next_piece()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.piece.len() - self.at);
+        buf[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+
+    /// The decoder reads field by field: most reads are a few bytes inside the current piece.
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        if let Some(bytes) = self.piece.get(self.at..self.at + buf.len()) {
+            buf.copy_from_slice(bytes);
+            self.at += buf.len();
+            return Ok(());
+        }
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..])? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -232,15 +332,16 @@ mod tests {
     use riskledger_events::json::parse_line;
     use riskledger_projections::Policy;
 
-    /// A snapshot of the pinned history's books (no feed: it is encoded the same way).
-    fn written(dir: &Path) -> (Books, Vec<u8>) {
+    /// A snapshot of the pinned history's books (no feed: it is encoded the same way), with a
+    /// policy digest of `padding` bytes to make the payload as long as a test needs.
+    fn written(dir: &Path, padding: usize) -> (Books, Vec<u8>) {
         let mut books = Books::default();
         let history = include_str!("../tests/data/state-digest-history.ndjson");
         for (i, line) in history.lines().enumerate() {
             books.apply(&parse_line(i as u64 + 1, line).unwrap());
         }
         let state = StateRef {
-            policy_digest: "policy",
+            policy_digest: &"p".repeat(padding),
             books: &books,
             feed: &Feed::default(),
         };
@@ -252,49 +353,67 @@ mod tests {
         (books, fs::read(path(dir)).unwrap())
     }
 
+    fn read_now(dir: &Path) -> Result<(Covered, State), Unusable> {
+        read(dir, &AtomicBool::new(false))
+    }
+
     #[test]
     fn a_written_snapshot_reads_back_as_the_same_state() {
         let dir = tempfile::tempdir().unwrap();
-        let (books, _) = written(dir.path());
-        let (covered, state) = read(dir.path(), &AtomicBool::new(false)).unwrap();
+        let (books, bytes) = written(dir.path(), 2 * PIECE_BYTES + 12_345);
+        assert!(
+            bytes.len() > 2 * PIECE_BYTES,
+            "the payload spans three pieces"
+        );
+        let (covered, state) = read_now(dir.path()).unwrap();
         assert_eq!(covered.seq, books.events());
         assert_eq!(covered.hash, [7; 32]);
-        assert_eq!(state.policy_digest, "policy");
+        assert_eq!(state.policy_digest.len(), 2 * PIECE_BYTES + 12_345);
         let policy = Policy::default();
         assert_eq!(state.books.digest(&policy), books.digest(&policy));
     }
 
-    /// Every cut of the file, and a flipped bit in the header, the payload's first and last
-    /// 256 bytes and the check: each is refused, none panics, none is decoded as a state.
+    /// Every cut of the file is refused as damaged; a flipped bit in the header, at the start,
+    /// the piece boundaries and the end of the payload, in the piece checks and the trailer is
+    /// refused, and in the payload it is refused as damage, before the decoder sees it.
     #[test]
     fn a_truncated_or_damaged_snapshot_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, bytes) = written(dir.path());
+        let (_, bytes) = written(dir.path(), 2 * PIECE_BYTES + 12_345);
         let cuts = (0..bytes.len()).step_by(997).chain([bytes.len() - 1]);
         for cut in cuts {
             fs::write(path(dir.path()), &bytes[..cut]).unwrap();
             assert!(
-                matches!(
-                    read(dir.path(), &AtomicBool::new(false)),
-                    Err(Unusable::Damaged(_))
-                ),
+                matches!(read_now(dir.path()), Err(Unusable::Damaged(_))),
                 "a snapshot cut at byte {cut} of {} was not refused as damaged",
                 bytes.len()
             );
         }
-        let payload_start = HEADER_BYTES;
-        let check_start = bytes.len() - CHECK_BYTES;
-        let flips = (0..payload_start + 256)
-            .chain(check_start - 256..bytes.len())
-            .collect::<Vec<_>>();
+        let trailer = &bytes[bytes.len() - TRAILER_BYTES..];
+        let payload_bytes = u64::from_le_bytes(trailer[..8].try_into().unwrap()) as usize;
+        assert_eq!(payload_bytes.div_ceil(PIECE_BYTES), 3);
+        let payload_end = HEADER_BYTES + payload_bytes;
+        let in_payload = |at: usize| (HEADER_BYTES..payload_end).contains(&at);
+        let boundary = |k: usize| HEADER_BYTES + k * PIECE_BYTES;
+        let flips = (0..HEADER_BYTES + 64)
+            .chain(boundary(1) - 32..boundary(1) + 32)
+            .chain(boundary(2) - 32..boundary(2) + 32)
+            .chain(payload_end - 64..bytes.len());
         for at in flips {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x10;
             fs::write(path(dir.path()), &damaged).unwrap();
+            let result = read_now(dir.path());
             assert!(
-                read(dir.path(), &AtomicBool::new(false)).is_err(),
+                result.is_err(),
                 "a snapshot with byte {at} flipped was read as a state"
             );
+            if in_payload(at) {
+                assert!(
+                    matches!(result, Err(Unusable::Damaged(_))),
+                    "byte {at} of the payload flipped reached the decoder"
+                );
+            }
         }
         fs::write(path(dir.path()), &bytes).unwrap();
         assert!(
@@ -302,12 +421,9 @@ mod tests {
                 read(dir.path(), &AtomicBool::new(true)),
                 Err(Unusable::Abandoned)
             ),
-            "a read whose open failed stops at its first chunk"
+            "a read whose open failed stops at its first piece"
         );
         fs::remove_file(path(dir.path())).unwrap();
-        assert!(matches!(
-            read(dir.path(), &AtomicBool::new(false)),
-            Err(Unusable::Absent)
-        ));
+        assert!(matches!(read_now(dir.path()), Err(Unusable::Absent)));
     }
 }
