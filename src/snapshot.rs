@@ -15,7 +15,11 @@
 //! state). Reading checks the header, the piece checks and the length against the trailer's
 //! check, then decodes straight from the file one piece at a time, each checked before the
 //! decoder sees a byte of it: one pass, never the whole file in memory, and the bytes decoded
-//! are the bytes checked, so damage anywhere is refused before it reaches the decoder.
+//! are the bytes checked, so damage anywhere is refused before it reaches the decoder. The
+//! checks guard against damage, not forgery: they hold no secret, so whoever can write the
+//! ledger directory can forge a snapshot that loads. That is why an audit uses `replay`, which
+//! rebuilds from the hash-chained log alone and never reads a snapshot. A forged length is
+//! refused by the decoder's limit rather than allocated.
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
 //! head, a hash the log does not have at that seq, damage) is ignored and the state rebuilt from
@@ -23,6 +27,7 @@
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -132,12 +137,13 @@ struct Pieces {
 }
 
 impl Pieces {
+    /// Writes the gathered piece and keeps its check; nothing is recorded if the write fails.
     fn finish_piece(&mut self) -> std::io::Result<()> {
         if self.piece.is_empty() {
             return Ok(());
         }
-        self.checks.extend_from_slice(&piece_check(&self.piece));
         self.file.write_all(&self.piece)?;
+        self.checks.extend_from_slice(&piece_check(&self.piece));
         self.payload_bytes += self.piece.len() as u64;
         self.piece.clear();
         Ok(())
@@ -145,15 +151,19 @@ impl Pieces {
 }
 
 impl Write for Pieces {
+    /// Takes bytes into the piece; a full piece is written first, so an error means no byte
+    /// of `buf` was taken (`Write`'s contract).
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let taken = buf.len().min(PIECE_BYTES - self.piece.len());
-        self.piece.extend_from_slice(&buf[..taken]);
         if self.piece.len() == PIECE_BYTES {
             self.finish_piece()?;
         }
+        let taken = buf.len().min(PIECE_BYTES - self.piece.len());
+        self.piece.extend_from_slice(&buf[..taken]);
         Ok(taken)
     }
 
+    /// Writes nothing: every piece but the last must be a whole 1 MiB, so a partial piece
+    /// waits for more bytes, or for [`Pieces::finish_piece`] at the end of the payload.
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
@@ -211,12 +221,9 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     if laid_out != Some(file_bytes) {
         return Err(Unusable::Damaged("lengths do not match"));
     }
-    // At most the file's size, as the layout was just checked against it.
-    let mut checks = vec![0u8; pieces as usize * CHECK_BYTES];
-    file.seek(SeekFrom::Start(HEADER_BYTES as u64 + payload_bytes))
-        .and_then(|_| file.read_exact(&mut checks))
-        .map_err(unreadable)?;
-    if check(&header, &checks, payload_bytes)[..] != trailer[8..] {
+    let checks_at = HEADER_BYTES as u64 + payload_bytes;
+    let checked = check_streamed(&file, &header, checks_at, pieces, payload_bytes);
+    if checked.map_err(unreadable)?[..] != trailer[8..] {
         return Err(Unusable::Damaged("checksum does not match"));
     }
     let state_version = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes"));
@@ -231,7 +238,7 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
         .map_err(unreadable)?;
     let mut payload = CheckedPieces {
         file,
-        checks,
+        checks_at,
         next_piece: 0,
         left: payload_bytes,
         piece: Vec::with_capacity(PIECE_BYTES),
@@ -239,24 +246,73 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
         abandon,
         failed: None,
     };
-    let decoded: Result<State, _> =
-        bincode::serde::decode_from_std_read(&mut payload, bincode::config::legacy());
+    let decoded = decode_guarded(&mut payload);
     if let Some(failure) = payload.failed {
         return Err(failure);
     }
-    let state = decoded.map_err(|e| Unusable::Decode(e.to_string()))?;
+    if abandon.load(Ordering::Relaxed) {
+        return Err(Unusable::Abandoned);
+    }
+    let state = decoded?;
     if payload.left > 0 || payload.at < payload.piece.len() {
         return Err(Unusable::Damaged("trailing bytes"));
     }
     Ok((Covered { seq, hash }, state))
 }
 
+/// Most bytes the decoder may claim for all the lengths it reads (strings, sequences): far above
+/// any state riskledger holds in memory, far below what an allocation could survive.
+const DECODE_LIMIT_BYTES: usize = 1 << 40;
+
+/// Decodes the state. The checks guard against damage, not forgery (anyone can recompute
+/// them), so a forged length must not bring the process down: lengths beyond
+/// [`DECODE_LIMIT_BYTES`] are refused by the decoder, and a panic inside it (a capacity
+/// overflow, say) is a snapshot that does not decode. The state is then rebuilt from the log.
+fn decode_guarded(payload: &mut CheckedPieces<'_>) -> Result<State, Unusable> {
+    let config = bincode::config::legacy().with_limit::<DECODE_LIMIT_BYTES>();
+    let decode = std::panic::AssertUnwindSafe(|| {
+        bincode::serde::decode_from_std_read::<State, _, _>(payload, config)
+    });
+    match std::panic::catch_unwind(decode) {
+        Ok(decoded) => decoded.map_err(|e| Unusable::Decode(e.to_string())),
+        Err(_) => Err(Unusable::Decode("the decoder panicked".into())),
+    }
+}
+
+/// The trailer's check, computed from the header, the piece checks as read from the file
+/// (`pieces` of them at `checks_at`, a chunk at a time, so that memory stays bounded whatever
+/// the file claims) and the payload length.
+fn check_streamed(
+    file: &fs::File,
+    header: &[u8; HEADER_BYTES],
+    checks_at: u64,
+    pieces: u64,
+    payload_bytes: u64,
+) -> std::io::Result<[u8; 32]> {
+    let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
+    hasher.update(header);
+    let mut chunk = vec![0u8; PIECE_BYTES];
+    let mut left = pieces * CHECK_BYTES as u64; // at most the file's size: checked by the caller
+    let mut at = checks_at;
+    while left > 0 {
+        let take = left.min(PIECE_BYTES as u64) as usize;
+        file.read_exact_at(&mut chunk[..take], at)?;
+        hasher.update(&chunk[..take]);
+        left -= take as u64;
+        at += take as u64;
+    }
+    hasher.update(&payload_bytes.to_le_bytes());
+    Ok(*hasher.finalize().as_bytes())
+}
+
 /// The payload's reader: one piece at a time, each checked before any of it is handed out.
-/// Why reading stopped early, if it did, is kept in `failed` (the decoder only sees an error).
+/// Why reading stopped early, if it did, is kept in `failed` (the decoder only sees an error),
+/// and once it has, every further read fails too.
 struct CheckedPieces<'a> {
     file: fs::File,
-    checks: Vec<u8>,
-    next_piece: usize,
+    /// Where the piece checks start in the file; each is read when its piece is.
+    checks_at: u64,
+    next_piece: u64,
     /// Payload bytes not yet read from the file.
     left: u64,
     piece: Vec<u8>,
@@ -277,11 +333,16 @@ impl CheckedPieces<'_> {
         }
         let take = self.left.min(PIECE_BYTES as u64) as usize;
         self.piece.resize(take, 0);
-        if self.file.read_exact(&mut self.piece).is_err() {
+        let mut expected = [0u8; CHECK_BYTES];
+        let check_at = self.checks_at + self.next_piece * CHECK_BYTES as u64;
+        let read = self
+            .file
+            .read_exact(&mut self.piece)
+            .and_then(|()| self.file.read_exact_at(&mut expected, check_at));
+        if read.is_err() {
             return Err(self.fail(Unusable::Damaged("unreadable")));
         }
-        let expected = &self.checks[self.next_piece * CHECK_BYTES..][..CHECK_BYTES];
-        if piece_check(&self.piece)[..] != *expected {
+        if piece_check(&self.piece) != expected {
             return Err(self.fail(Unusable::Damaged("a piece does not match its check")));
         }
         self.next_piece += 1;
@@ -290,15 +351,26 @@ impl CheckedPieces<'_> {
         Ok(true)
     }
 
+    /// Records why reading stopped and drops the piece, so that none of it is handed out.
     fn fail(&mut self, why: Unusable) -> std::io::Error {
         let error = std::io::Error::other(why.to_string());
         self.failed = Some(why);
+        self.piece.clear();
+        self.at = 0;
         error
+    }
+
+    fn failed_before(&self) -> std::io::Result<()> {
+        match &self.failed {
+            Some(why) => Err(std::io::Error::other(why.to_string())),
+            None => Ok(()),
+        }
     }
 }
 
 impl Read for CheckedPieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.failed_before()?;
         if self.at == self.piece.len() && !self.next_piece()? {
             return Ok(0);
         }
@@ -310,6 +382,7 @@ impl Read for CheckedPieces<'_> {
 
     /// The decoder reads field by field: most reads are a few bytes inside the current piece.
     fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        // A failure clears the piece, so this never hands out a byte after one.
         if let Some(bytes) = self.piece.get(self.at..self.at + buf.len()) {
             buf.copy_from_slice(bytes);
             self.at += buf.len();
@@ -371,6 +444,50 @@ mod tests {
         assert_eq!(state.policy_digest.len(), 2 * PIECE_BYTES + 12_345);
         let policy = Policy::default();
         assert_eq!(state.books.digest(&policy), books.digest(&policy));
+    }
+
+    /// A payload of exactly two pieces is laid out without an empty third, and reads back.
+    #[test]
+    fn a_payload_of_whole_pieces_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, bytes) = written(dir.path(), 0);
+        let trailer = &bytes[bytes.len() - TRAILER_BYTES..];
+        let unpadded = u64::from_le_bytes(trailer[..8].try_into().unwrap()) as usize;
+        let (_, bytes) = written(dir.path(), 2 * PIECE_BYTES - unpadded);
+        assert_eq!(
+            bytes.len(),
+            HEADER_BYTES + 2 * PIECE_BYTES + 2 * CHECK_BYTES + TRAILER_BYTES
+        );
+        let (_, state) = read_now(dir.path()).unwrap();
+        assert_eq!(state.policy_digest.len(), 2 * PIECE_BYTES - unpadded);
+    }
+
+    /// The checks guard against damage, not forgery: a snapshot with valid checks whose
+    /// payload declares an absurd length (a capacity overflow, an allocation no machine has,
+    /// one just over the decoder's limit) does not decode, and nothing panics or aborts.
+    #[test]
+    fn a_forged_length_does_not_bring_the_process_down() {
+        let dir = tempfile::tempdir().unwrap();
+        for length in [1u64 << 63, 1 << 62, (DECODE_LIMIT_BYTES as u64) + 1] {
+            let header = header(Covered {
+                seq: 1,
+                hash: [7; 32],
+            });
+            let mut payload = length.to_le_bytes().to_vec();
+            payload.extend_from_slice(&[0; 64]);
+            let checks = piece_check(&payload);
+            let p = payload.len() as u64;
+            let mut file = header.to_vec();
+            file.extend_from_slice(&payload);
+            file.extend_from_slice(&checks);
+            file.extend_from_slice(&p.to_le_bytes());
+            file.extend_from_slice(&check(&header, &checks, p));
+            fs::write(path(dir.path()), file).unwrap();
+            assert!(
+                matches!(read_now(dir.path()), Err(Unusable::Decode(_))),
+                "a forged length of {length} was not refused"
+            );
+        }
     }
 
     /// Every cut of the file is refused as damaged; a flipped bit in the header, at the start,
