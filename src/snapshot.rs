@@ -89,13 +89,19 @@ fn piece_check(piece: &[u8]) -> [u8; CHECK_BYTES] {
     blake3::derive_key(PIECE_CONTEXT, piece)
 }
 
-/// The trailer's check: over the header, every piece check and the payload length.
-fn check(header: &[u8; HEADER_BYTES], piece_checks: &[u8], payload_bytes: u64) -> [u8; 32] {
+/// The trailer's check: over the header, every piece check (fed to the hasher by
+/// `piece_checks`: the writer has them in memory, the reader streams them from the file) and
+/// the payload length.
+fn check(
+    header: &[u8; HEADER_BYTES],
+    piece_checks: impl FnOnce(&mut blake3::Hasher) -> std::io::Result<()>,
+    payload_bytes: u64,
+) -> std::io::Result<[u8; 32]> {
     let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
     hasher.update(header);
-    hasher.update(piece_checks);
+    piece_checks(&mut hasher)?;
     hasher.update(&payload_bytes.to_le_bytes());
-    *hasher.finalize().as_bytes()
+    Ok(*hasher.finalize().as_bytes())
 }
 
 /// Writes a snapshot atomically (temporary file, fsync, rename, fsync of the directory).
@@ -121,7 +127,11 @@ pub fn write(dir: &Path, covered: Covered, state: StateRef<'_>) -> std::io::Resu
     } = payload;
     file.write_all(&checks)?;
     file.write_all(&payload_bytes.to_le_bytes())?;
-    file.write_all(&check(&header, &checks, payload_bytes))?;
+    let in_memory = |hasher: &mut blake3::Hasher| {
+        hasher.update(&checks);
+        Ok(())
+    };
+    file.write_all(&check(&header, in_memory, payload_bytes)?)?;
     file.sync_all()?;
     fs::rename(&tmp, path(dir))?;
     fs::File::open(dir)?.sync_all()
@@ -222,7 +232,8 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
         return Err(Unusable::Damaged("lengths do not match"));
     }
     let checks_at = HEADER_BYTES as u64 + payload_bytes;
-    let checked = check_streamed(&file, &header, checks_at, pieces, payload_bytes);
+    let from_file = |hasher: &mut blake3::Hasher| stream_checks(&file, checks_at, pieces, hasher);
+    let checked = check(&header, from_file, payload_bytes);
     if checked.map_err(unreadable)?[..] != trailer[8..] {
         return Err(Unusable::Damaged("checksum does not match"));
     }
@@ -279,18 +290,14 @@ fn decode_guarded(payload: &mut CheckedPieces<'_>) -> Result<State, Unusable> {
     }
 }
 
-/// The trailer's check, computed from the header, the piece checks as read from the file
-/// (`pieces` of them at `checks_at`, a chunk at a time, so that memory stays bounded whatever
-/// the file claims) and the payload length.
-fn check_streamed(
+/// Feeds `hasher` the `pieces` piece checks at `checks_at` in the file, a chunk at a time, so
+/// that memory stays bounded whatever the file claims.
+fn stream_checks(
     file: &fs::File,
-    header: &[u8; HEADER_BYTES],
     checks_at: u64,
     pieces: u64,
-    payload_bytes: u64,
-) -> std::io::Result<[u8; 32]> {
-    let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
-    hasher.update(header);
+    hasher: &mut blake3::Hasher,
+) -> std::io::Result<()> {
     let mut chunk = vec![0u8; PIECE_BYTES];
     let mut left = pieces * CHECK_BYTES as u64; // at most the file's size: checked by the caller
     let mut at = checks_at;
@@ -301,8 +308,7 @@ fn check_streamed(
         left -= take as u64;
         at += take as u64;
     }
-    hasher.update(&payload_bytes.to_le_bytes());
-    Ok(*hasher.finalize().as_bytes())
+    Ok(())
 }
 
 /// The payload's reader: one piece at a time, each checked before any of it is handed out.
@@ -481,7 +487,11 @@ mod tests {
             file.extend_from_slice(&payload);
             file.extend_from_slice(&checks);
             file.extend_from_slice(&p.to_le_bytes());
-            file.extend_from_slice(&check(&header, &checks, p));
+            let in_memory = |hasher: &mut blake3::Hasher| {
+                hasher.update(&checks);
+                Ok(())
+            };
+            file.extend_from_slice(&check(&header, in_memory, p).unwrap());
             fs::write(path(dir.path()), file).unwrap();
             assert!(
                 matches!(read_now(dir.path()), Err(Unusable::Decode(_))),

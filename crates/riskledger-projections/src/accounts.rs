@@ -891,13 +891,6 @@ fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize>
         .map(|d| d.device)
 }
 
-impl PartialEq for AccountBook {
-    /// Two books are equal when they hold the same events, whatever order they came in.
-    fn eq(&self, other: &Self) -> bool {
-        self.snapshot() == other.snapshot()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
