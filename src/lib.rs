@@ -28,7 +28,9 @@
 
 mod books;
 mod feed;
+mod finder;
 mod rebuild;
+mod rederive;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +42,7 @@ pub use riskledger_store as store;
 
 pub use books::Books;
 pub use feed::{LevelChange, Subject};
+pub use rederive::MAX_REDERIVE_RECORDS;
 pub use riskledger_events::{Event, Timestamp};
 pub use riskledger_projections::accounts::AccountReport;
 pub use riskledger_projections::pairs::PairReport;
@@ -50,6 +53,7 @@ pub use riskledger_store::{
 };
 
 use feed::Feed;
+use finder::Finder;
 use riskledger_store::{SledLog, SledOptions};
 use serde::Serialize;
 
@@ -84,6 +88,15 @@ pub enum LedgerError {
     /// more of it. After [`CheckpointError::NeedsReopen`], reopen the ledger.
     #[error("{0}")]
     Checkpoint(#[from] CheckpointError),
+    /// Re-deriving an account from the log would read more than `limit` records (its cluster
+    /// spans a large part of the marketplace). Use `replay`, which rebuilds everything.
+    #[error("re-deriving {account} would read more than {limit} records; replay the log instead")]
+    TooManyRecords {
+        /// The account asked about.
+        account: String,
+        /// [`MAX_REDERIVE_RECORDS`].
+        limit: usize,
+    },
 }
 
 /// Opens the log and reads the projection snapshot at the same time, on two threads: each is
@@ -184,11 +197,54 @@ pub struct Ledger {
     log: SledLog,
     dir: PathBuf,
     policy: Policy,
-    books: Books,
-    feed: Feed,
+    kept: Kept,
     snapshot_every_events: u64,
     /// The seq the last snapshot (written or loaded) covers.
     snapshot_seq: u64,
+}
+
+/// An account's dossier in `books` at `at` (`None`: nothing happened yet).
+fn dossier_of(
+    books: &Books,
+    policy: &Policy,
+    account: &str,
+    at: Option<Timestamp>,
+) -> AccountDossier {
+    let signals = at.and_then(|at| books.accounts.report(&policy.accounts, account, at));
+    let pairs = at.map_or_else(Vec::new, |at| {
+        books.pairs.reports_for_account(&policy.pairs, account, at)
+    });
+    let level = signals
+        .iter()
+        .map(|s| s.level)
+        .chain(pairs.iter().map(|p| p.level))
+        .max()
+        .unwrap_or(Level::None);
+    AccountDossier {
+        account: account.to_owned(),
+        as_of: at.map(Timestamp::to_rfc3339),
+        policy_digest: policy.digest(),
+        level,
+        signals,
+        pairs,
+    }
+}
+
+/// What a ledger keeps beside its log, all derived from it and current to its head.
+struct Kept {
+    books: Books,
+    feed: Feed,
+    /// Where each subject's records are (`finder.rs`).
+    finder: Finder,
+}
+
+impl Kept {
+    /// Folds the record at `seq`, the one after the head they were current to.
+    fn fold(&mut self, seq: u64, event: &Event, policy: &Policy) {
+        self.books.apply(event);
+        self.feed.observe(seq, event, &self.books, policy);
+        self.finder.note(seq, event);
+    }
 }
 
 /// Everything known about one account at `T`: its own signals and the pairs it is in.
@@ -263,17 +319,17 @@ impl Ledger {
             log,
             dir: dir.to_owned(),
             policy: options.policy,
-            books: state.books,
-            feed: state.feed,
+            kept: Kept {
+                books: state.books,
+                feed: state.feed,
+                finder: state.finder,
+            },
             snapshot_every_events: options.snapshot_every_events.max(1),
             snapshot_seq,
         };
         for record in ledger.log.records(snapshot_seq + 1) {
             let record = record?;
-            ledger.books.apply(&record.event);
-            ledger
-                .feed
-                .observe(record.seq, &record.event, &ledger.books, &ledger.policy);
+            ledger.kept.fold(record.seq, &record.event, &ledger.policy);
         }
         let tail = ledger.log.head().seq - snapshot_seq;
         if tail >= OPEN_SNAPSHOT_AFTER_EVENTS.min(ledger.snapshot_every_events) {
@@ -302,6 +358,8 @@ impl Ledger {
         let belongs = covered.seq <= log.head().seq
             && state.books.events() == covered.seq
             && state.feed.seq() == covered.seq
+            && state.finder.seq() == covered.seq
+            && state.finder.is_whole()
             && log
                 .hash_at(covered.seq)
                 .is_ok_and(|hash| hash == covered.hash);
@@ -363,8 +421,9 @@ impl Ledger {
             },
             snapshot::StateRef {
                 policy_digest: &self.policy.digest(),
-                books: &self.books,
-                feed: &self.feed,
+                books: &self.kept.books,
+                feed: &self.kept.feed,
+                finder: &self.kept.finder,
             },
         )?;
         self.snapshot_seq = head.seq;
@@ -508,7 +567,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn books(&self) -> &Books {
-        &self.books
+        &self.kept.books
     }
 
     /// Appends a batch durably (see [`riskledger_store::Log::append`]) and folds what was
@@ -535,8 +594,7 @@ impl Ledger {
         let receipt = self.log.append(events, options)?;
         for (event, outcome) in events.iter().zip(&receipt.outcomes) {
             if let Outcome::Appended(seq) = outcome {
-                self.books.apply(event);
-                self.feed.observe(*seq, event, &self.books, &self.policy);
+                self.kept.fold(*seq, event, &self.policy);
             }
         }
         self.snapshot_if_due();
@@ -612,7 +670,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn evaluation_time(&self, as_of: Option<Timestamp>) -> Option<Timestamp> {
-        as_of.or(self.books.latest_event_at())
+        as_of.or(self.kept.books.latest_event_at())
     }
 
     /// One pair at `as_of` (default: the latest event time).
@@ -639,7 +697,8 @@ impl Ledger {
         as_of: Option<Timestamp>,
     ) -> Option<PairReport> {
         let at = self.evaluation_time(as_of)?;
-        self.books
+        self.kept
+            .books
             .pairs
             .report(&self.policy.pairs, client, freelancer, at)
     }
@@ -663,7 +722,10 @@ impl Ledger {
         let Some(at) = self.evaluation_time(as_of) else {
             return Vec::new();
         };
-        self.books.pairs.reports(&self.policy.pairs, at, min_level)
+        self.kept
+            .books
+            .pairs
+            .reports(&self.policy.pairs, at, min_level)
     }
 
     /// One account's leased/shared-account signals at `as_of`.
@@ -685,7 +747,8 @@ impl Ledger {
     /// ```
     pub fn account(&self, account: &str, as_of: Option<Timestamp>) -> Option<AccountReport> {
         let at = self.evaluation_time(as_of)?;
-        self.books
+        self.kept
+            .books
             .accounts
             .report(&self.policy.accounts, account, at)
     }
@@ -706,7 +769,8 @@ impl Ledger {
         let Some(at) = self.evaluation_time(as_of) else {
             return Vec::new();
         };
-        self.books
+        self.kept
+            .books
             .accounts
             .reports(&self.policy.accounts, at, min_level)
     }
@@ -727,31 +791,12 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn dossier(&self, account: &str, as_of: Option<Timestamp>) -> AccountDossier {
-        let at = self.evaluation_time(as_of);
-        let signals = at.and_then(|at| {
-            self.books
-                .accounts
-                .report(&self.policy.accounts, account, at)
-        });
-        let pairs = at.map_or_else(Vec::new, |at| {
-            self.books
-                .pairs
-                .reports_for_account(&self.policy.pairs, account, at)
-        });
-        let level = signals
-            .iter()
-            .map(|s| s.level)
-            .chain(pairs.iter().map(|p| p.level))
-            .max()
-            .unwrap_or(Level::None);
-        AccountDossier {
-            account: account.to_owned(),
-            as_of: at.map(Timestamp::to_rfc3339),
-            policy_digest: self.policy.digest(),
-            level,
-            signals,
-            pairs,
-        }
+        dossier_of(
+            &self.kept.books,
+            &self.policy,
+            account,
+            self.evaluation_time(as_of),
+        )
     }
 
     /// Rebuilds every projection from this ledger's log alone (see [`replay`]), leaving the
@@ -793,7 +838,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn state_digest(&self) -> String {
-        self.books.digest(&self.policy)
+        self.kept.books.digest(&self.policy)
     }
 
     /// Every level change caused by records with `seq >= from_seq`, in log order (by seq,
@@ -816,7 +861,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn changes(&self, from_seq: u64) -> &[LevelChange] {
-        self.feed.changes_from(from_seq)
+        self.kept.feed.changes_from(from_seq)
     }
 
     /// The changes a subscriber has not seen yet; moves the subscription past them. A
@@ -843,8 +888,8 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll(&self, subscription: &mut Subscription) -> &[LevelChange] {
-        let changes = self.feed.changes_from(subscription.next_seq);
-        subscription.next_seq = subscription.next_seq.max(self.feed.seq() + 1);
+        let changes = self.kept.feed.changes_from(subscription.next_seq);
+        subscription.next_seq = subscription.next_seq.max(self.kept.feed.seq() + 1);
         changes
     }
 
@@ -865,7 +910,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn level_after_seq(&self, subject: &Subject, seq: u64) -> Level {
-        self.feed.level_after(subject, seq)
+        self.kept.feed.level_after(subject, seq)
     }
 
     /// The current level of `subject`, as the change feed last recorded it.
@@ -883,7 +928,7 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn level(&self, subject: &Subject) -> Level {
-        self.feed.level(subject)
+        self.kept.feed.level(subject)
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! header   MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 | seq u64 | hash at seq [32]
-//! payload  State (policy digest, Books, Feed) in bincode 2 legacy: P bytes
+//! payload  State (policy digest, Books, Feed, Finder) in bincode 2 legacy: P bytes
 //! pieces   for each 1 MiB piece of the payload (the last may be shorter):
 //!          BLAKE3-derive-key(PIECE_CONTEXT, piece) [32]
 //! trailer  P u64 | check: BLAKE3-derive-key(CONTEXT, header | pieces | P) [32]
@@ -35,14 +35,16 @@ use riskledger_events::ChainHash;
 
 use crate::books::Books;
 use crate::feed::Feed;
+use crate::finder::Finder;
 
-/// What a snapshot holds: the projections and the change feed, and the policy the feed's
-/// levels were computed under (the books themselves do not depend on the policy).
+/// What a snapshot holds: the projections, the change feed, the policy the feed's levels were
+/// computed under (the books themselves do not depend on the policy) and the finder.
 #[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub policy_digest: String,
     pub books: Books,
     pub feed: Feed,
+    pub finder: Finder,
 }
 
 /// [`State`] by reference, for writing: the same encoding.
@@ -51,13 +53,14 @@ pub struct StateRef<'a> {
     pub policy_digest: &'a str,
     pub books: &'a Books,
     pub feed: &'a Feed,
+    pub finder: &'a Finder,
 }
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 4;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v4";
-const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v4 piece";
+const VERSION: u8 = 5;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v5";
+const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v5 piece";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
 const CHECK_BYTES: usize = 32;
 const TRAILER_BYTES: usize = 8 + CHECK_BYTES;
@@ -423,6 +426,7 @@ mod tests {
             policy_digest: &"p".repeat(padding),
             books: &books,
             feed: &Feed::default(),
+            finder: &Finder::default(),
         };
         let covered = Covered {
             seq: books.events(),

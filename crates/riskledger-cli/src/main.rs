@@ -94,6 +94,11 @@ enum Command {
         account: String,
         #[arg(long, value_parser = query_commands::parse_time)]
         as_of: Option<Timestamp>,
+        /// Re-derive the account from the log alone (its records, its contracts' and flags',
+        /// its cluster's), print that, and check it against the kept state: exit 1 when they
+        /// differ.
+        #[arg(long)]
+        from_log: bool,
     },
     /// Rebuild every projection from the log alone and print a digest of the state.
     Replay {
@@ -205,9 +210,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listing = query_commands::Listing::Accounts;
             query_commands::list(&cli.data, policy()?, listing, as_of, min_level, cli.json)
         }
-        Command::Report { account, as_of } => {
-            query_commands::report(&cli.data, policy()?, &account, as_of, cli.json)
-        }
+        Command::Report {
+            account,
+            as_of,
+            from_log,
+        } => query_commands::report(&cli.data, policy()?, &account, as_of, from_log, cli.json),
         Command::Replay { until_seq, as_of } => {
             query_commands::replay(&cli.data, policy()?, until_seq, as_of, cli.json)
         }

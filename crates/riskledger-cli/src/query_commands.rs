@@ -89,13 +89,32 @@ pub fn report(
     policy: Policy,
     account: &str,
     as_of: Option<Timestamp>,
+    from_log: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
-    let dossier = ledger.dossier(account, as_of);
+    let kept = ledger.dossier(account, as_of);
+    let (dossier, status) = if from_log {
+        let rederived = ledger.rederive(account, as_of)?;
+        let agree = serde_json::to_value(&rederived)? == serde_json::to_value(&kept)?;
+        if !agree {
+            eprintln!(
+                "riskledger: the kept state of {account} differs from the log's; \
+                 printing the log's (run `riskledger replay` to rebuild everything)"
+            );
+        }
+        let status = if agree {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(crate::EXIT_NO)
+        };
+        (rederived, status)
+    } else {
+        (kept, ExitCode::SUCCESS)
+    };
     if json {
         print_json(&dossier)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(status);
     }
     println!(
         "account {}  level {}  as of {}",
@@ -129,7 +148,15 @@ pub fn report(
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if from_log {
+        let verdict = if status == ExitCode::SUCCESS {
+            "agrees with"
+        } else {
+            "DIFFERS from"
+        };
+        println!("\nre-derived from the log alone: {verdict} the kept state");
+    }
+    Ok(status)
 }
 
 pub fn replay(

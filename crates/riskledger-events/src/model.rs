@@ -813,6 +813,114 @@ impl Body {
     }
 }
 
+/// What kind of thing an id in an event names. Ids of different kinds live in different
+/// namespaces: an account and a device may share a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NameKind {
+    /// An account (`account`, `client`, `freelancer`, `subject`, `counterparty`, an account
+    /// `reporter`).
+    Account,
+    /// A device fingerprint (`device`).
+    Device,
+    /// A contract (`contract`).
+    Contract,
+    /// A flag (`flag`).
+    Flag,
+}
+
+/// One id an event names, with its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name<'a> {
+    /// What the id names.
+    pub kind: NameKind,
+    /// The id.
+    pub id: &'a str,
+}
+
+impl<'a> Name<'a> {
+    /// An account's name.
+    ///
+    /// ```
+    /// use riskledger_events::{Name, NameKind};
+    ///
+    /// assert_eq!(Name::account("c-1"), Name { kind: NameKind::Account, id: "c-1" });
+    /// ```
+    pub fn account(id: &'a str) -> Self {
+        Name {
+            kind: NameKind::Account,
+            id,
+        }
+    }
+}
+
+/// The most names one event carries (a `flag_raised`: flag, reporter, subject, counterparty).
+pub const MAX_NAMES_PER_EVENT: usize = 4;
+
+impl Body {
+    /// Every account, device, contract and flag this event names, in field order; an
+    /// account that appears twice (a reporter who is also the counterparty) is listed once per
+    /// field. What lets one subject's events be found without reading the rest of the log.
+    ///
+    /// ```
+    /// use riskledger_events::{json::parse_line, Name, NameKind};
+    ///
+    /// let line = r#"{"id":"e6","type":"login","at":"2024-02-03T09:00:00Z","account":"f-1","device":"d-77","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}"#;
+    /// let event = parse_line(1, line)?;
+    /// let names: Vec<Name> = event.body.names().collect();
+    /// assert_eq!(names, [Name::account("f-1"), Name { kind: NameKind::Device, id: "d-77" }]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = Name<'_>> + '_ {
+        fn name(kind: NameKind, id: &str) -> Option<Name<'_>> {
+            Some(Name { kind, id })
+        }
+        fn account(id: &str) -> Option<Name<'_>> {
+            name(NameKind::Account, id)
+        }
+        let names: [Option<Name<'_>>; MAX_NAMES_PER_EVENT] = match self {
+            Body::AccountOpened { account: a, .. }
+            | Body::PayoutMethodChanged { account: a, .. } => [account(a), None, None, None],
+            Body::ContractStarted {
+                contract,
+                client,
+                freelancer,
+                ..
+            } => [
+                name(NameKind::Contract, contract),
+                account(client),
+                account(freelancer),
+                None,
+            ],
+            Body::ContractEnded { contract, .. } | Body::Payment { contract, .. } => {
+                [name(NameKind::Contract, contract), None, None, None]
+            }
+            Body::FlagRaised {
+                flag,
+                reporter,
+                subject,
+                counterparty,
+                ..
+            } => [
+                name(NameKind::Flag, flag),
+                reporter.account().and_then(account),
+                account(subject),
+                counterparty.as_deref().and_then(account),
+            ],
+            Body::FlagResolved { flag, .. } => [name(NameKind::Flag, flag), None, None, None],
+            Body::PriorRelationshipProven {
+                client, freelancer, ..
+            }
+            | Body::ConversionFeePaid {
+                client, freelancer, ..
+            } => [account(client), account(freelancer), None, None],
+            Body::Login {
+                account: a, device, ..
+            } => [account(a), name(NameKind::Device, device), None, None],
+        };
+        names.into_iter().flatten()
+    }
+}
+
 /// Why an event is not valid, naming the field. Stateless rules only; rules that need the
 /// history (does the contract exist?) are in [`crate::refs`]. Every variant is a fault of the
 /// input: reject the event (report it with [`EventError::field`] and the message) and fix it

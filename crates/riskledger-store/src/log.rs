@@ -937,6 +937,70 @@ impl<B: Backend> Log<B> {
         Records::new(&self.backend, from_seq, false)
     }
 
+    /// The records with seqs in `first..=last` whose stored bytes `keep` accepts, in order.
+    /// Reads only the blocks that hold those seqs and decodes only the records kept, so that
+    /// a filter on the bytes (does the record contain an id's text?) costs a scan, not a
+    /// decode, per record. Blocks are checked as [`Log::records`] checks them.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_store::{open_sled, AppendOptions, SledOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
+    /// # let started = line(1, r#"{"id":"k","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"k-1","client":"c-1","freelancer":"f-1","currency":"USD","kind":"fixed"}"#);
+    /// # let paid = line(2, r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#);
+    /// # let mut log = open_sled(dir.path(), &SledOptions::default())?;
+    /// # log.append(&[started.clone(), paid.clone()], &AppendOptions::default())?;
+    /// let with_f1 = log.records_in(1, 2, |stored| stored.windows(3).any(|w| w == b"f-1"))?;
+    /// assert_eq!(with_f1.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn records_in(
+        &self,
+        first: u64,
+        last: u64,
+        mut keep: impl FnMut(&[u8]) -> bool,
+    ) -> Result<Vec<Record>, StoreError> {
+        let last = last.min(self.head.seq);
+        let mut kept = Vec::new();
+        let mut next = first.max(1);
+        let mut expected_key = None;
+        while next <= last {
+            let found = match expected_key {
+                None => self.backend.block_at_or_before(next)?,
+                Some(_) => self.backend.blocks_from(next).next().transpose()?,
+            };
+            let Some((key, bytes)) = found else {
+                return Err(damaged(next, "no block holds this acknowledged seq"));
+            };
+            if expected_key.is_some_and(|expected| expected != key) {
+                return Err(damaged(
+                    next,
+                    format!("expected a block starting at seq {next}, found one at {key}"),
+                ));
+            }
+            let block = Loaded::parse(key, bytes)?;
+            if !block.contains(next) {
+                return Err(damaged(next, "no block holds this acknowledged seq"));
+            }
+            for seq in next..=last.min(block.last_seq()) {
+                let stored = block.stored(seq);
+                if keep(stored) {
+                    let event = codec::decode(stored).map_err(|e| damaged(seq, e.to_string()))?;
+                    kept.push(Record {
+                        seq,
+                        hash: block.hash(seq),
+                        recorded_at: block.recorded_at,
+                        event,
+                    });
+                }
+            }
+            next = block.last_seq() + 1;
+            expected_key = Some(next);
+        }
+        Ok(kept)
+    }
+
     /// Every record from seq 1 on, recomputing the hash chain as it goes: the first record
     /// whose hash does not follow is an error naming its seq.
     ///
