@@ -13,6 +13,16 @@ use crate::{dossier_of, AccountDossier, Books, Ledger, LedgerError, PairReport, 
 /// The most records one re-derivation reads: an account, its pairs and its cluster are a few
 /// thousand records; a device shared by a large part of the marketplace is a case for
 /// `replay`.
+///
+/// ```
+/// # use riskledger::{Ledger, MAX_REDERIVE_RECORDS};
+/// # let dir = tempfile::tempdir()?;
+/// let ledger = Ledger::open(dir.path())?;
+/// // Beyond this many records, `rederive` answers `LedgerError::TooManyRecords` instead.
+/// assert!(MAX_REDERIVE_RECORDS >= 1_000_000);
+/// assert!(ledger.rederive("c-1", None)?.signals.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_REDERIVE_RECORDS: usize = 1_000_000;
 
 impl Ledger {

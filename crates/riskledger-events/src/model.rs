@@ -815,6 +815,15 @@ impl Body {
 
 /// What kind of thing an id in an event names. Ids of different kinds live in different
 /// namespaces: an account and a device may share a text.
+///
+/// ```
+/// use riskledger_events::{json::parse_line, NameKind};
+///
+/// let line = r#"{"id":"p","type":"payment","at":"2024-02-01T08:00:00Z","contract":"k-1","amount_minor":400000,"currency":"USD"}"#;
+/// let kinds: Vec<NameKind> = parse_line(1, line)?.body.names().map(|n| n.kind).collect();
+/// assert_eq!(kinds, [NameKind::Contract]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameKind {
     /// An account (`account`, `client`, `freelancer`, `subject`, `counterparty`, an account
@@ -829,6 +838,13 @@ pub enum NameKind {
 }
 
 /// One id an event names, with its kind.
+///
+/// ```
+/// use riskledger_events::{Name, NameKind};
+///
+/// let device = Name { kind: NameKind::Device, id: "d-77" };
+/// assert_ne!(device, Name::account("d-77")); // same text, another thing
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name<'a> {
     /// What the id names.
@@ -854,6 +870,14 @@ impl<'a> Name<'a> {
 }
 
 /// The most names one event carries (a `flag_raised`: flag, reporter, subject, counterparty).
+///
+/// ```
+/// use riskledger_events::{json::parse_line, MAX_NAMES_PER_EVENT};
+///
+/// let line = r#"{"id":"f","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-1","reporter":"f-1","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#;
+/// assert_eq!(parse_line(1, line)?.body.names().count(), MAX_NAMES_PER_EVENT);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_NAMES_PER_EVENT: usize = 4;
 
 impl Body {
