@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use riskledger::events::json::{parse_line, write_line, Placement};
-use riskledger::events::{chain, EVENT_TYPES};
-use riskledger::{AppendOptions, Ledger, Verification};
+use riskledger::events::{chain, Name, EVENT_TYPES};
+use riskledger::store::Record;
+use riskledger::{AppendOptions, Ledger, LedgerOptions, Policy, StoreError, Verification};
 use serde::Serialize;
 
 use crate::{print_json, BadInput, EXIT_NO};
@@ -104,13 +105,42 @@ pub fn verify(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn export(data: &Path, from: u64, to: Option<u64>) -> anyhow::Result<ExitCode> {
     let ledger = riskledger::open_log(data)?;
+    let records = ledger.records(from).take_while(|record| {
+        !record
+            .as_ref()
+            .is_ok_and(|r| to.is_some_and(|to| r.seq > to))
+    });
+    write_records(records)
+}
+
+/// `export --account`: the records that name the account, through the ledger's finder.
+pub fn export_account(
+    data: &Path,
+    policy: Policy,
+    account: &str,
+    from: u64,
+    to: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let ledger = Ledger::open_existing(
+        data,
+        LedgerOptions {
+            policy,
+            ..LedgerOptions::default()
+        },
+    )?;
+    let records = ledger.records_naming(Name::account(account))?;
+    let in_range = |seq: u64| seq >= from && to.is_none_or(|to| seq <= to);
+    write_records(records.into_iter().filter(|r| in_range(r.seq)).map(Ok))
+}
+
+/// Writes records as NDJSON with their placement, stopping quietly when the reader does.
+fn write_records(
+    records: impl Iterator<Item = Result<Record, StoreError>>,
+) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let written = (|| -> anyhow::Result<()> {
-        for record in ledger.records(from) {
+        for record in records {
             let record = record?;
-            if to.is_some_and(|to| record.seq > to) {
-                break;
-            }
             let hash = chain::to_hex(&record.hash);
             let placement = Placement {
                 seq: record.seq,

@@ -71,6 +71,10 @@ enum Command {
         from: u64,
         #[arg(long)]
         to: Option<u64>,
+        /// Only the records that name this account (as account, client, freelancer, subject,
+        /// counterparty or reporter), found without reading the rest of the log.
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Size and shape of the ledger.
     Stats,
@@ -200,7 +204,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ingest::run(&cli.data, &file, &options)
         }
         Command::Verify => log_commands::verify(&cli.data, cli.json),
-        Command::Export { from, to } => log_commands::export(&cli.data, from, to),
+        Command::Export { from, to, account } => match account {
+            None => log_commands::export(&cli.data, from, to),
+            Some(account) => log_commands::export_account(&cli.data, policy()?, &account, from, to),
+        },
         Command::Stats => log_commands::stats(&cli.data, cli.json),
         Command::Pairs { as_of, min_level } => {
             let listing = query_commands::Listing::Pairs;

@@ -406,4 +406,46 @@ fn report_from_the_log_equals_the_kept_report() {
     }
     let text = run(&data, &["report", "nobody", "--from-log"]);
     assert!(stdout(&text).contains("re-derived from the log alone: agrees with the kept state"));
+
+    // `export --account` gives exactly the lines of `export` that name the account.
+    let everything = stdout(&run(&data, &["export"]));
+    let names = |line: &str, account: &str| {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        [
+            "account",
+            "client",
+            "freelancer",
+            "subject",
+            "counterparty",
+            "reporter",
+        ]
+        .iter()
+        .any(|field| event[*field] == account)
+    };
+    for account in listed
+        .iter()
+        .take(3)
+        .map(|a| a["account"].as_str().unwrap())
+    {
+        let expected: Vec<&str> = everything.lines().filter(|l| names(l, account)).collect();
+        let only = run(&data, &["export", "--account", account]);
+        assert_eq!(only.status.code(), Some(0), "{}", stderr(&only));
+        assert!(!expected.is_empty());
+        assert_eq!(
+            stdout(&only).lines().collect::<Vec<_>>(),
+            expected,
+            "{account}"
+        );
+        // --from and --to cut it as they cut `export`.
+        let seq = |line: &str| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"].to_string()
+        };
+        let (from, to) = (seq(expected[0]), seq(expected[expected.len() / 2]));
+        let args = ["export", "--account", account, "--from", &from, "--to", &to];
+        let window = stdout(&run(&data, &args));
+        assert_eq!(
+            window.lines().collect::<Vec<_>>(),
+            expected[..=expected.len() / 2]
+        );
+    }
 }
