@@ -42,7 +42,7 @@ pub use riskledger_store as store;
 
 pub use books::Books;
 pub use feed::{LevelChange, Subject};
-pub use rederive::MAX_REDERIVE_RECORDS;
+pub use rederive::{MAX_REDERIVE_NAMES, MAX_REDERIVE_RECORDS};
 pub use riskledger_events::{Event, Timestamp};
 pub use riskledger_projections::accounts::AccountReport;
 pub use riskledger_projections::pairs::PairReport;
@@ -88,14 +88,16 @@ pub enum LedgerError {
     /// more of it. After [`CheckpointError::NeedsReopen`], reopen the ledger.
     #[error("{0}")]
     Checkpoint(#[from] CheckpointError),
-    /// Re-deriving an account from the log would read more than `limit` records (its cluster
-    /// spans a large part of the marketplace). Use `replay`, which rebuilds everything.
-    #[error("re-deriving {account} would read more than {limit} records; replay the log instead")]
-    TooManyRecords {
-        /// The account asked about.
-        account: String,
-        /// [`MAX_REDERIVE_RECORDS`].
-        limit: usize,
+    /// Re-deriving an account or a pair from the log would read more than
+    /// [`MAX_REDERIVE_RECORDS`] records or look up more than [`MAX_REDERIVE_NAMES`] names (its
+    /// cluster spans a large part of the marketplace). Use `replay`, which rebuilds everything.
+    #[error(
+        "re-deriving {subject} would read more than {MAX_REDERIVE_RECORDS} records or look up \
+         more than {MAX_REDERIVE_NAMES} names; replay the log instead"
+    )]
+    TooLarge {
+        /// The account or pair asked about.
+        subject: String,
     },
 }
 

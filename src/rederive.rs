@@ -1,9 +1,16 @@
-//! Re-deriving one account from the log alone: its records and its cluster's, found through the
-//! finder, folded into fresh books. The auditor's check of one answer without a full replay,
-//! and the way a query or a late event reaches history the live state no longer holds
-//! (`docs/retention.md`).
+//! Re-deriving one account or pair from the log's records: the subject's records and its
+//! cluster's, found through the finder, folded into fresh books. A consistency check of one
+//! answer without a full replay, and the way a query or a late event will reach history the
+//! live state no longer holds (`docs/retention.md`).
+//!
+//! What it trusts: the finder (kept beside the books and saved in the same snapshot) to point
+//! at every range holding a subject's records, and the stored records as [`Ledger::records`]
+//! reads them (block structure checked, hash chain not recomputed). It proves that the kept
+//! projections agree with those records; that the records themselves were not altered is what
+//! `verify` proves, and a state rebuilt from the log alone is what `replay` gives.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 use riskledger_events::{Event, Name, NameKind};
 use riskledger_store::Record;
@@ -18,12 +25,21 @@ use crate::{dossier_of, AccountDossier, Books, Ledger, LedgerError, PairReport, 
 /// # use riskledger::{Ledger, MAX_REDERIVE_RECORDS};
 /// # let dir = tempfile::tempdir()?;
 /// let ledger = Ledger::open(dir.path())?;
-/// // Beyond this many records, `rederive` answers `LedgerError::TooManyRecords` instead.
+/// // Beyond this many records, `rederive` answers `LedgerError::TooLarge` instead.
 /// assert!(MAX_REDERIVE_RECORDS >= 1_000_000);
 /// assert!(ledger.rederive("c-1", None)?.signals.is_none());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MAX_REDERIVE_RECORDS: usize = 1_000_000;
+
+/// The most names (accounts, devices, contracts, flags) one re-derivation looks up: each costs
+/// a pass over every filter of the finder (one per 1,024 seqs) and the ranges it points to.
+///
+/// ```
+/// # use riskledger::MAX_REDERIVE_NAMES;
+/// assert!(MAX_REDERIVE_NAMES >= 10_000); // a cluster of thousands of accounts still re-derives
+/// ```
+pub const MAX_REDERIVE_NAMES: usize = 10_000;
 
 impl Ledger {
     /// Every record that names `name` (as account, device, contract or flag), in seq order,
@@ -44,15 +60,20 @@ impl Ledger {
     /// ```
     pub fn records_naming(&self, name: Name<'_>) -> Result<Vec<Record>, LedgerError> {
         let mut found = Vec::new();
-        self.read_naming(name, |record| found.push(record))?;
+        self.read_naming(name, |record| {
+            found.push(record);
+            ControlFlow::Continue(())
+        })?;
         Ok(found)
     }
 
-    /// [`Ledger::dossier`] re-derived from the log alone: the account's records, its
+    /// [`Ledger::dossier`] re-derived from the log's records: the account's records, its
     /// contracts' and flags', and the records of every account it shares a device with,
     /// directly or through others (its cluster at any time), folded into fresh books and
-    /// evaluated at the same `T`. Equal to [`Ledger::dossier`] unless the kept state is wrong;
-    /// reads a few ranges of the log, not all of it.
+    /// evaluated at the same `T`. Equal to [`Ledger::dossier`] unless the kept projections
+    /// disagree with the log (see the module docs for what it trusts). Reads only the ranges
+    /// the finder points to; fails with [`LedgerError::TooLarge`] past
+    /// [`MAX_REDERIVE_RECORDS`] or [`MAX_REDERIVE_NAMES`].
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger};
@@ -71,18 +92,15 @@ impl Ledger {
         account: &str,
         as_of: Option<Timestamp>,
     ) -> Result<AccountDossier, LedgerError> {
-        let mut books = Books::new();
-        for event in self.records_behind(account)?.values() {
-            books.apply(event);
-        }
+        let books = self.records_behind(account)?.fold();
         let at = self.evaluation_time(as_of);
         Ok(dossier_of(&books, &self.policy, account, at))
     }
 
-    /// [`Ledger::pair`] re-derived from the log alone: the records that name both accounts
+    /// [`Ledger::pair`] re-derived from the log's records: those that name both accounts
     /// (contract starts, flags, exemptions), and those naming the contracts and flags they
     /// name (payments, ends, resolutions), folded into a fresh pair book and evaluated at the
-    /// same `T`. Equal to [`Ledger::pair`] unless the kept state is wrong.
+    /// same `T`. Equal to [`Ledger::pair`] unless the kept projections disagree with the log.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger};
@@ -101,31 +119,29 @@ impl Ledger {
         freelancer: &str,
         as_of: Option<Timestamp>,
     ) -> Result<Option<PairReport>, LedgerError> {
-        let mut records = BTreeMap::new();
-        let mut leads = BTreeSet::new();
+        let mut gathered = Gathered::new(format!("pair {client} / {freelancer}"));
         let other = Name::account(freelancer);
+        let mut leads = BTreeSet::new();
+        gathered.look_up()?;
         self.read_naming(Name::account(client), |record| {
-            if record.event.body.names().any(|name| name == other) {
-                leads.extend(
-                    record
-                        .event
-                        .body
-                        .names()
-                        .filter(|name| matches!(name.kind, NameKind::Contract | NameKind::Flag))
-                        .map(owned),
-                );
-                records.insert(record.seq, record.event);
+            if !record.event.body.names().any(|name| name == other) {
+                return ControlFlow::Continue(());
             }
+            let names = record.event.body.names();
+            leads.extend(
+                names
+                    .filter(|name| matches!(name.kind, NameKind::Contract | NameKind::Flag))
+                    .map(owned),
+            );
+            gathered.keep(record)
         })?;
+        gathered.within_limits()?;
         for (kind, id) in leads {
-            self.read_naming(Name { kind, id: &id }, |record| {
-                records.insert(record.seq, record.event);
-            })?;
+            gathered.look_up()?;
+            self.read_naming(Name { kind, id: &id }, |record| gathered.keep(record))?;
+            gathered.within_limits()?;
         }
-        let mut books = Books::new();
-        for event in records.values() {
-            books.apply(event);
-        }
+        let books = gathered.fold();
         Ok(self.evaluation_time(as_of).and_then(|at| {
             books
                 .pairs()
@@ -137,53 +153,103 @@ impl Ledger {
     /// naming its contracts and flags (payments, ends, resolutions); and, for its cluster,
     /// those naming every device it signed in on and every account seen on those devices, and
     /// so on until no new device or account appears.
-    fn records_behind(&self, account: &str) -> Result<BTreeMap<u64, Event>, LedgerError> {
-        let mut records = BTreeMap::new();
-        let mut seen: BTreeSet<(NameKind, String)> = BTreeSet::new();
-        seen.insert((NameKind::Account, account.to_owned()));
-        let mut todo = vec![(NameKind::Account, account.to_owned())];
+    fn records_behind(&self, account: &str) -> Result<Gathered, LedgerError> {
+        let mut gathered = Gathered::new(format!("account {account}"));
+        let mut seen: BTreeSet<OwnedName> = BTreeSet::new();
+        let mut todo = vec![owned(Name::account(account))];
+        seen.insert(todo[0].clone());
         while let Some((kind, id)) = todo.pop() {
+            gathered.look_up()?;
             let is_root = kind == NameKind::Account && id == account;
             let mut found = Vec::new();
             self.read_naming(Name { kind, id: &id }, |record| {
-                for name in record.event.body.names() {
-                    if follows(kind, is_root, name.kind) && !seen.contains(&owned(name)) {
-                        found.push(owned(name));
-                    }
-                }
-                records.insert(record.seq, record.event);
+                let leads = record.event.body.names();
+                found.extend(
+                    leads
+                        .filter(|to| follows(kind, is_root, to.kind))
+                        .map(owned),
+                );
+                gathered.keep(record)
             })?;
-            if records.len() > MAX_REDERIVE_RECORDS {
-                return Err(LedgerError::TooManyRecords {
-                    account: account.to_owned(),
-                    limit: MAX_REDERIVE_RECORDS,
-                });
-            }
-            for name in found {
-                if seen.insert(name.clone()) {
-                    todo.push(name);
-                }
-            }
+            gathered.within_limits()?;
+            todo.extend(found.into_iter().filter(|name| seen.insert(name.clone())));
         }
-        Ok(records)
+        Ok(gathered)
     }
 
-    /// Calls `keep` with every record that names `name`, in seq order. Only the ranges the
-    /// finder points to are read, and only records whose stored bytes contain the id's text
-    /// are decoded (stored strings are their UTF-8 bytes, `docs/format.md`).
-    fn read_naming(&self, name: Name<'_>, mut keep: impl FnMut(Record)) -> Result<(), LedgerError> {
+    /// Calls `keep` with every record that names `name`, in seq order, until it breaks. Only
+    /// the ranges the finder points to are read, and only records whose stored bytes contain
+    /// the id's text are decoded (stored strings are their UTF-8 bytes, `docs/format.md`).
+    /// A block two names share is read once per name: measured, reading each range once for a
+    /// whole frontier of names was no faster (`benches/results/2026-11-22T1315-session5.txt`).
+    fn read_naming(
+        &self,
+        name: Name<'_>,
+        mut keep: impl FnMut(Record) -> ControlFlow<()>,
+    ) -> Result<(), LedgerError> {
         let text = memchr::memmem::Finder::new(name.id.as_bytes());
         for (first, last) in self.kept.finder.ranges(name) {
             let candidates = self
                 .log
                 .records_in(first, last, |stored| text.find(stored).is_some())?;
             for record in candidates {
-                if record.event.body.names().any(|named| named == name) {
-                    keep(record);
+                if record.event.body.names().any(|named| named == name) && keep(record).is_break() {
+                    return Ok(());
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The records one re-derivation has read, by seq, and what it has spent of its limits.
+struct Gathered {
+    subject: String,
+    records: BTreeMap<u64, Event>,
+    names: usize,
+}
+
+impl Gathered {
+    fn new(subject: String) -> Self {
+        Gathered {
+            subject,
+            records: BTreeMap::new(),
+            names: 0,
+        }
+    }
+
+    /// Counts one more name looked up.
+    fn look_up(&mut self) -> Result<(), LedgerError> {
+        self.names += 1;
+        self.within_limits()
+    }
+
+    /// Keeps a record; breaks the reading once past [`MAX_REDERIVE_RECORDS`].
+    fn keep(&mut self, record: Record) -> ControlFlow<()> {
+        self.records.insert(record.seq, record.event);
+        if self.records.len() > MAX_REDERIVE_RECORDS {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn within_limits(&self) -> Result<(), LedgerError> {
+        if self.records.len() > MAX_REDERIVE_RECORDS || self.names > MAX_REDERIVE_NAMES {
+            return Err(LedgerError::TooLarge {
+                subject: self.subject.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fresh books of the records, folded in seq order.
+    fn fold(self) -> Books {
+        let mut books = Books::new();
+        for event in self.records.values() {
+            books.apply(event);
+        }
+        books
     }
 }
 
@@ -199,6 +265,57 @@ fn follows(from: NameKind, from_root: bool, to: NameKind) -> bool {
     }
 }
 
-fn owned(name: Name<'_>) -> (NameKind, String) {
+/// A name that outlives the record it was read from.
+type OwnedName = (NameKind, String);
+
+fn owned(name: Name<'_>) -> OwnedName {
     (name.kind, name.id.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use riskledger_events::json::parse_line;
+
+    use crate::finder::Finder;
+    use crate::{snapshot, AppendOptions, Ledger};
+
+    /// A snapshot whose finder does not cover its seq (made by a bug, or forged) is not
+    /// loaded: the state, finder included, is rebuilt from the log, and re-deriving finds the
+    /// records again.
+    #[test]
+    fn a_snapshot_whose_finder_does_not_cover_it_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |n: u64, text: &str| parse_line(n, text).unwrap();
+        let events = [
+            line(
+                1,
+                r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"f-1","role":"freelancer","country":"PH"}"#,
+            ),
+            line(
+                2,
+                r#"{"id":"l","type":"login","at":"2025-01-02T00:00:00Z","account":"f-1","device":"d-1","ip":"10.0.0.1","lat":14.6,"lon":121.0,"country":"PH"}"#,
+            ),
+        ];
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        ledger.append(&events, &AppendOptions::default()).unwrap();
+        let head = ledger.head();
+        let covered = snapshot::Covered {
+            seq: head.seq,
+            hash: head.hash,
+        };
+        let state = snapshot::StateRef {
+            policy_digest: &ledger.policy.digest(),
+            books: &ledger.kept.books,
+            feed: &ledger.kept.feed,
+            finder: &Finder::default(),
+        };
+        snapshot::write(dir.path(), covered, state).unwrap();
+        let kept = serde_json::to_string(&ledger.dossier("f-1", None)).unwrap();
+        drop(ledger);
+        let reopened = Ledger::open(dir.path()).unwrap();
+        assert_eq!(reopened.snapshot_seq(), 0, "the snapshot was not loaded");
+        let rederived = reopened.rederive("f-1", None).unwrap();
+        assert_eq!(serde_json::to_string(&rederived).unwrap(), kept);
+        assert_eq!(reopened.kept.finder.seq(), 2);
+    }
 }

@@ -98,9 +98,9 @@ enum Command {
         account: String,
         #[arg(long, value_parser = query_commands::parse_time)]
         as_of: Option<Timestamp>,
-        /// Re-derive the account from the log alone (its records, its contracts' and flags',
-        /// its cluster's), print that, and check it against the kept state: exit 1 when they
-        /// differ.
+        /// Re-derive the account from its records in the log (its own, its contracts' and
+        /// flags', its cluster's, found through the finder), print that, and check it against
+        /// the kept state: exit 1 when they differ. `verify` proves the records unaltered.
         #[arg(long)]
         from_log: bool,
     },

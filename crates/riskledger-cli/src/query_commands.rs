@@ -99,8 +99,9 @@ pub fn report(
         let agree = serde_json::to_value(&rederived)? == serde_json::to_value(&kept)?;
         if !agree {
             eprintln!(
-                "riskledger: the kept state of {account} differs from the log's; \
-                 printing the log's (run `riskledger replay` to rebuild everything)"
+                "riskledger: the kept projections of {account} disagree with its records in \
+                 the log; printing the dossier re-derived from the records (`riskledger \
+                 verify` checks the records, `riskledger replay` rebuilds everything)"
             );
         }
         let status = if agree {
@@ -154,7 +155,7 @@ pub fn report(
         } else {
             "DIFFERS from"
         };
-        println!("\nre-derived from the log alone: {verdict} the kept state");
+        println!("\nre-derived from its records in the log: {verdict} the kept state");
     }
     Ok(status)
 }

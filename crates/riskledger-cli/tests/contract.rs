@@ -366,7 +366,7 @@ fn pairs_and_accounts_json_follow_the_contract() {
     );
 }
 
-/// `report --from-log` re-derives an account from the log alone and prints the same object as
+/// `report --from-log` re-derives an account from its records and prints the same object as
 /// `report`, exiting 0 when the two agree; at the latest time and at an earlier one.
 #[test]
 fn report_from_the_log_equals_the_kept_report() {
@@ -405,7 +405,8 @@ fn report_from_the_log_equals_the_kept_report() {
         }
     }
     let text = run(&data, &["report", "nobody", "--from-log"]);
-    assert!(stdout(&text).contains("re-derived from the log alone: agrees with the kept state"));
+    assert!(stdout(&text)
+        .contains("re-derived from its records in the log: agrees with the kept state"));
 
     // `export --account` gives exactly the lines of `export` that name the account.
     let everything = stdout(&run(&data, &["export"]));
