@@ -964,22 +964,16 @@ impl<B: Backend> Log<B> {
         let last = last.min(self.head.seq);
         let mut kept = Vec::new();
         let mut next = first.max(1);
-        let mut expected_key = None;
+        if next > last {
+            return Ok(kept);
+        }
+        let mut blocks =
+            DenseBlocks::starting_with(&self.backend, self.backend.block_at_or_before(next)?);
         while next <= last {
-            let found = match expected_key {
-                None => self.backend.block_at_or_before(next)?,
-                Some(_) => self.backend.blocks_from(next).next().transpose()?,
+            let block = match blocks.next() {
+                Some(block) => block?,
+                None => return Err(damaged(next, "no block holds this acknowledged seq")),
             };
-            let Some((key, bytes)) = found else {
-                return Err(damaged(next, "no block holds this acknowledged seq"));
-            };
-            if expected_key.is_some_and(|expected| expected != key) {
-                return Err(damaged(
-                    next,
-                    format!("expected a block starting at seq {next}, found one at {key}"),
-                ));
-            }
-            let block = Loaded::parse(key, bytes)?;
             if !block.contains(next) {
                 return Err(damaged(next, "no block holds this acknowledged seq"));
             }
@@ -996,7 +990,6 @@ impl<B: Backend> Log<B> {
                 }
             }
             next = block.last_seq() + 1;
-            expected_key = Some(next);
         }
         Ok(kept)
     }
@@ -1325,6 +1318,76 @@ const CHAIN_BROKEN: &str = "hash does not match the chain (record altered, remov
 /// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile).
 const READ_AHEAD_BLOCKS: usize = 2;
 
+/// Blocks in seq order, each checked to start right after the one before it and parsed: the
+/// walk [`Records`] and [`Log::records_in`] share. Starts with the block found by
+/// `block_at_or_before` (so it is not read twice), then reads on from the seq after it.
+struct DenseBlocks<'a, B: Backend> {
+    backend: &'a B,
+    first: Option<(u64, B::Bytes)>,
+    rest: Option<BlockIter<'a, B::Bytes>>,
+    /// The first seq of the next block to read.
+    next_key: u64,
+    done: bool,
+}
+
+impl<'a, B: Backend> DenseBlocks<'a, B> {
+    /// From `found` on; from seq 1 when there is none (an empty log reads nothing).
+    fn starting_with(backend: &'a B, found: Option<(u64, B::Bytes)>) -> Self {
+        let next_key = found.as_ref().map_or(1, |(key, _)| *key);
+        DenseBlocks {
+            backend,
+            first: found,
+            rest: None,
+            next_key,
+            done: false,
+        }
+    }
+
+    /// A walk that yields nothing (after a failure).
+    fn finished(backend: &'a B) -> Self {
+        DenseBlocks {
+            done: true,
+            ..Self::starting_with(backend, None)
+        }
+    }
+}
+
+impl<B: Backend> Iterator for DenseBlocks<'_, B> {
+    type Item = Result<Loaded<B::Bytes>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = match self.first.take() {
+            Some(found) => Ok(found),
+            None => {
+                let (backend, from) = (self.backend, self.next_key);
+                self.rest
+                    .get_or_insert_with(|| backend.blocks_from(from))
+                    .next()?
+            }
+        };
+        let loaded = item.map_err(StoreError::from).and_then(|(key, bytes)| {
+            if key != self.next_key {
+                return Err(damaged(
+                    self.next_key,
+                    format!(
+                        "expected a block starting at seq {}, found one at {key}",
+                        self.next_key
+                    ),
+                ));
+            }
+            Loaded::parse(key, bytes)
+        });
+        match &loaded {
+            Ok(block) => self.next_key = block.last_seq() + 1,
+            Err(_) => self.done = true,
+        }
+        Some(loaded)
+    }
+}
+
 /// A block read ahead, or the error reading stopped at (returned after the blocks before it).
 enum Slot<Bytes> {
     Block {
@@ -1353,11 +1416,9 @@ enum Slot<Bytes> {
 /// ```
 pub struct Records<'a, B: Backend> {
     backend: &'a B,
-    blocks: Option<BlockIter<'a, B::Bytes>>,
+    blocks: Option<DenseBlocks<'a, B>>,
     queue: VecDeque<Slot<B::Bytes>>,
     verifier: Option<ChainVerifier<B::Bytes>>,
-    /// The first seq of the next block to read.
-    next_key: u64,
     /// The seq of the next record to return (or skip, below `from_seq`).
     next_seq: u64,
     from_seq: u64,
@@ -1373,7 +1434,6 @@ impl<'a, B: Backend> Records<'a, B> {
             blocks: None,
             queue: VecDeque::new(),
             verifier: None,
-            next_key: 0,
             next_seq: 0,
             from_seq: if verify_chain { 1 } else { from_seq.max(1) },
             verify_chain,
@@ -1383,16 +1443,13 @@ impl<'a, B: Backend> Records<'a, B> {
     }
 
     fn start(&mut self) -> Result<(), StoreError> {
-        let start_key = match self.backend.block_at_or_before(self.from_seq)? {
-            Some((key, _)) => key,
-            None => 1,
-        };
+        let found = self.backend.block_at_or_before(self.from_seq)?;
+        let start_key = found.as_ref().map_or(1, |(key, _)| *key);
         if self.verify_chain && start_key != 1 {
             return Err(damaged(1, "the first block is missing"));
         }
-        self.next_key = start_key;
         self.next_seq = start_key;
-        self.blocks = Some(self.backend.blocks_from(start_key));
+        self.blocks = Some(DenseBlocks::starting_with(self.backend, found));
         if self.verify_chain {
             self.verifier = Some(ChainVerifier::start(GENESIS_HASH, 1)?);
         }
@@ -1401,26 +1458,12 @@ impl<'a, B: Backend> Records<'a, B> {
 
     /// Reads the next block into the queue (and hands it to the verifier). `false` at the end.
     fn read_block(&mut self) -> bool {
-        let item = match self.blocks.as_mut().and_then(Iterator::next) {
-            None => return false,
-            Some(item) => item,
+        let Some(loaded) = self.blocks.as_mut().and_then(Iterator::next) else {
+            return false;
         };
-        let loaded = item.map_err(StoreError::from).and_then(|(key, bytes)| {
-            if key != self.next_key {
-                return Err(damaged(
-                    self.next_key,
-                    format!(
-                        "expected a block starting at seq {}, found one at {key}",
-                        self.next_key
-                    ),
-                ));
-            }
-            Loaded::parse(key, bytes)
-        });
         match loaded {
             Ok(block) => {
                 let block = Arc::new(block);
-                self.next_key = block.last_seq() + 1;
                 let mut verdict = Some(None);
                 if let Some(verifier) = &self.verifier {
                     verdict = None;
@@ -1499,7 +1542,7 @@ impl<B: Backend> Iterator for Records<'_, B> {
             self.done = true;
             self.queue.clear();
             if self.blocks.is_none() {
-                self.blocks = Some(Box::new(std::iter::empty()));
+                self.blocks = Some(DenseBlocks::finished(self.backend));
             }
         }
         item
