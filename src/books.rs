@@ -28,8 +28,8 @@ const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v1";
 pub struct Books {
     pub(crate) pairs: PairBook,
     pub(crate) accounts: AccountBook,
-    latest_at: Option<Timestamp>,
-    events: u64,
+    pub(crate) latest_at: Option<Timestamp>,
+    pub(crate) events: u64,
 }
 
 impl Books {
