@@ -6,15 +6,17 @@
 //! header   MAGIC "RLSNAP\0\0" [8] | VERSION u8 | STATE_VERSION u32 | seq u64 | hash at seq [32]
 //! section 0  Rest (policy digest, pair book, latest time, event count, feed, finder)
 //!            in bincode 2 legacy: P0 bytes
-//! section 1  the account book in bincode 2 legacy: P1 bytes
+//! section 1  the account book's head part (devices, first half of the accounts): P1 bytes
+//! section 2  the account book's tail part (second half of the accounts): P2 bytes
 //! pieces   for each 1 MiB piece of each section (a section's last piece may be shorter):
 //!          BLAKE3-derive-key(PIECE_CONTEXT, piece) [32]
-//! trailer  P0 u64 | P1 u64 | check: BLAKE3-derive-key(CONTEXT, header | pieces | P0 | P1) [32]
+//! trailer  P0 u64 | P1 u64 | P2 u64 |
+//!          check: BLAKE3-derive-key(CONTEXT, header | pieces | P0 | P1 | P2) [32]
 //! ```
 //!
-//! Two sections so that they decode on two threads: the account book is about two thirds of
-//! the state, and most of a reopen is the kernel handing out fresh pages, which two threads
-//! get about twice as fast as one on this machine.
+//! Three sections so that they decode at once, on three threads: most of a reopen is the kernel
+//! handing out fresh pages, which two threads get about twice as fast as one on this machine,
+//! and the account book (about two thirds of the state) is cut in two to keep the threads even.
 //!
 //! Writing encodes the payload straight into the file, a piece at a time, hashing each piece as
 //! it goes: a snapshot never holds a second copy of the state in memory (it is as large as the
@@ -38,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use riskledger_events::{ChainHash, Timestamp};
-use riskledger_projections::accounts::AccountBook;
+use riskledger_projections::accounts::{AccountBook, AccountsHead, AccountsTail};
 use riskledger_projections::pairs::PairBook;
 use serde::de::DeserializeOwned;
 
@@ -89,12 +91,12 @@ struct Rest {
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 6;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v6";
-const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v6 piece";
+const VERSION: u8 = 7;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v7";
+const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v7 piece";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
 const CHECK_BYTES: usize = 32;
-const TRAILER_BYTES: usize = 8 + 8 + CHECK_BYTES;
+const TRAILER_BYTES: usize = SECTIONS * 8 + CHECK_BYTES;
 /// Payload bytes per piece: what is written, read and checked at a time.
 const PIECE_BYTES: usize = 1 << 20;
 
@@ -140,8 +142,8 @@ fn check(
     Ok(*hasher.finalize().as_bytes())
 }
 
-/// Section 0 (everything but the account book) and section 1 (the account book).
-const SECTIONS: usize = 2;
+/// Section 0 (everything but the account book), 1 and 2 (the account book's two parts).
+const SECTIONS: usize = 3;
 
 /// Pieces a section of `bytes` takes (its last may be shorter than [`PIECE_BYTES`]).
 fn pieces_of(bytes: u64) -> u64 {
@@ -168,9 +170,12 @@ pub fn write(dir: &Path, covered: Covered, state: StateRef<'_>) -> std::io::Resu
         feed: state.feed,
         finder: state.finder,
     };
-    let rest_bytes = payload.section(&rest)?;
-    let accounts_bytes = payload.section(&state.books.accounts)?;
-    let section_bytes = [rest_bytes, accounts_bytes];
+    let accounts = state.books.accounts.parts();
+    let section_bytes = [
+        payload.section(&rest)?,
+        payload.section(&accounts.head())?,
+        payload.section(&accounts.tail())?,
+    ];
     let Pieces {
         mut file, checks, ..
     } = payload;
@@ -284,24 +289,26 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
         .and_then(|_| file.read_exact(&mut trailer))
         .map_err(unreadable)?;
     let length = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().expect("8 bytes"));
-    let section_bytes = [length(0), length(8)];
-    let section_pieces = section_bytes.map(pieces_of);
-    let laid_out = section_bytes[0]
-        .checked_add(section_bytes[1])
+    let section_bytes: [u64; SECTIONS] = std::array::from_fn(|i| length(8 * i));
+    let payload_bytes = section_bytes
+        .iter()
+        .try_fold(0u64, |sum, &b| sum.checked_add(b));
+    let all_pieces: u64 = section_bytes.map(pieces_of).iter().sum();
+    let laid_out = payload_bytes
         .and_then(|payload| {
-            let pieces = section_pieces[0] + section_pieces[1];
-            pieces.checked_mul(CHECK_BYTES as u64)?.checked_add(payload)
+            all_pieces
+                .checked_mul(CHECK_BYTES as u64)?
+                .checked_add(payload)
         })
         .and_then(|bytes| bytes.checked_add((HEADER_BYTES + TRAILER_BYTES) as u64));
-    if laid_out != Some(file_bytes) {
+    let Some(payload_bytes) = payload_bytes.filter(|_| laid_out == Some(file_bytes)) else {
         return Err(Unusable::Damaged("lengths do not match"));
-    }
-    let checks_at = HEADER_BYTES as u64 + section_bytes[0] + section_bytes[1];
-    let all_pieces = section_pieces[0] + section_pieces[1];
+    };
+    let checks_at = HEADER_BYTES as u64 + payload_bytes;
     let from_file =
         |hasher: &mut blake3::Hasher| stream_checks(&file, checks_at, all_pieces, hasher);
     let checked = check(&header, from_file, section_bytes);
-    if checked.map_err(unreadable)?[..] != trailer[16..] {
+    if checked.map_err(unreadable)?[..] != trailer[SECTIONS * 8..] {
         return Err(Unusable::Damaged("checksum does not match"));
     }
     let state_version = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes"));
@@ -312,31 +319,20 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     }
     let seq = u64::from_le_bytes(header[13..21].try_into().expect("8 bytes"));
     let hash: ChainHash = header[21..53].try_into().expect("32 bytes");
-    let rest_section = Section {
-        at: HEADER_BYTES as u64,
-        bytes: section_bytes[0],
-        checks_at,
-    };
-    let accounts_section = Section {
-        at: HEADER_BYTES as u64 + section_bytes[0],
-        bytes: section_bytes[1],
-        checks_at: checks_at + section_pieces[0] * CHECK_BYTES as u64,
-    };
-    let (rest, accounts) = std::thread::scope(|scope| {
-        let beside = std::thread::Builder::new()
-            .name("riskledger-snapshot-rest".into())
-            .spawn_scoped(scope, || rest_section.decode::<Rest>(dir, abandon));
-        let accounts = accounts_section.decode::<AccountBook>(dir, abandon);
-        let rest = match beside {
-            Ok(thread) => thread
-                .join()
-                .unwrap_or(Err(Unusable::Decode("the decoder panicked".into()))),
-            // No thread to be had: decode here, after the accounts.
-            Err(_) => rest_section.decode::<Rest>(dir, abandon),
-        };
-        (rest, accounts)
+    let sections = Section::laid_out(section_bytes, checks_at);
+    let (rest, head, tail) = std::thread::scope(|scope| {
+        let beside = |name: &str| std::thread::Builder::new().name(name.into());
+        let rest = beside("riskledger-snapshot-rest")
+            .spawn_scoped(scope, || sections[0].decode::<Rest>(dir, abandon));
+        let head = beside("riskledger-snapshot-head")
+            .spawn_scoped(scope, || sections[1].decode::<AccountsHead>(dir, abandon));
+        let tail = sections[2].decode::<AccountsTail>(dir, abandon);
+        (joined(rest), joined(head), tail)
     });
-    let (rest, accounts) = (rest?, accounts?);
+    // A part whose thread could not be spawned is decoded here, after the others.
+    let rest = rest.unwrap_or_else(|| sections[0].decode::<Rest>(dir, abandon))?;
+    let head = head.unwrap_or_else(|| sections[1].decode::<AccountsHead>(dir, abandon))?;
+    let accounts = AccountBook::from_parts(head, tail?);
     let books = Books {
         pairs: rest.pairs,
         accounts,
@@ -352,6 +348,19 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     Ok((Covered { seq, hash }, state))
 }
 
+/// The result of a decoding thread; `None` when it could not be spawned. A panic is caught
+/// inside the decoder, so a join never fails; if it did, the section counts as undecodable.
+fn joined<T>(
+    thread: std::io::Result<std::thread::ScopedJoinHandle<'_, Result<T, Unusable>>>,
+) -> Option<Result<T, Unusable>> {
+    let thread = thread.ok()?;
+    Some(
+        thread
+            .join()
+            .unwrap_or(Err(Unusable::Decode("the decoder panicked".into()))),
+    )
+}
+
 /// Where one section lies in the file: its bytes, and its first piece check.
 struct Section {
     at: u64,
@@ -360,6 +369,23 @@ struct Section {
 }
 
 impl Section {
+    /// The sections of a payload, back to back after the header, their piece checks back to
+    /// back at `checks_at`.
+    fn laid_out(section_bytes: [u64; SECTIONS], checks_at: u64) -> [Section; SECTIONS] {
+        let mut at = HEADER_BYTES as u64;
+        let mut check_at = checks_at;
+        section_bytes.map(|bytes| {
+            let section = Section {
+                at,
+                bytes,
+                checks_at: check_at,
+            };
+            at += bytes;
+            check_at += pieces_of(bytes) * CHECK_BYTES as u64;
+            section
+        })
+    }
+
     /// Decodes the section from its own handle on the file, each piece checked before the
     /// decoder sees it; the whole section must be read, and nothing more.
     fn decode<T: DeserializeOwned>(&self, dir: &Path, abandon: &AtomicBool) -> Result<T, Unusable> {
@@ -556,7 +582,7 @@ mod tests {
     /// The two sections' lengths, from a snapshot's trailer.
     fn section_bytes(bytes: &[u8]) -> [u64; SECTIONS] {
         let trailer = &bytes[bytes.len() - TRAILER_BYTES..];
-        [0, 8].map(|at| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap()))
+        std::array::from_fn(|i| u64::from_le_bytes(trailer[8 * i..8 * i + 8].try_into().unwrap()))
     }
 
     fn read_now(dir: &Path) -> Result<(Covered, State), Unusable> {
@@ -586,11 +612,12 @@ mod tests {
         let (_, bytes) = written(dir.path(), 0);
         let unpadded = section_bytes(&bytes)[0] as usize;
         let (_, bytes) = written(dir.path(), 2 * PIECE_BYTES - unpadded);
-        let [rest, accounts] = section_bytes(&bytes).map(|b| b as usize);
+        let [rest, head, tail] = section_bytes(&bytes).map(|b| b as usize);
         assert_eq!(rest, 2 * PIECE_BYTES);
+        let pieces = 2 + head.div_ceil(PIECE_BYTES) + tail.div_ceil(PIECE_BYTES);
         assert_eq!(
             bytes.len(),
-            HEADER_BYTES + rest + accounts + 3 * CHECK_BYTES + TRAILER_BYTES
+            HEADER_BYTES + rest + head + tail + pieces * CHECK_BYTES + TRAILER_BYTES
         );
         let (_, state) = read_now(dir.path()).unwrap();
         assert_eq!(state.policy_digest.len(), 2 * PIECE_BYTES - unpadded);
@@ -607,24 +634,26 @@ mod tests {
                 seq: 1,
                 hash: [7; 32],
             });
-            // Both sections begin with the forged length (section 0 with its policy digest's,
-            // section 1 with its first list's).
+            // Every section begins with the forged length (section 0 with its policy digest's,
+            // the account parts with their first list's).
             let mut section = length.to_le_bytes().to_vec();
             section.extend_from_slice(&[0; 64]);
-            let mut checks = piece_check(&section).to_vec();
-            checks.extend_from_slice(&piece_check(&section));
             let p = section.len() as u64;
             let mut file = header.to_vec();
-            file.extend_from_slice(&section);
-            file.extend_from_slice(&section);
+            let mut checks = Vec::new();
+            for _ in 0..SECTIONS {
+                file.extend_from_slice(&section);
+                checks.extend_from_slice(&piece_check(&section));
+            }
             file.extend_from_slice(&checks);
-            file.extend_from_slice(&p.to_le_bytes());
-            file.extend_from_slice(&p.to_le_bytes());
+            for _ in 0..SECTIONS {
+                file.extend_from_slice(&p.to_le_bytes());
+            }
             let in_memory = |hasher: &mut blake3::Hasher| {
                 hasher.update(&checks);
                 Ok(())
             };
-            file.extend_from_slice(&check(&header, in_memory, [p, p]).unwrap());
+            file.extend_from_slice(&check(&header, in_memory, [p; SECTIONS]).unwrap());
             fs::write(path(dir.path()), file).unwrap();
             assert!(
                 matches!(read_now(dir.path()), Err(Unusable::Decode(_))),
@@ -649,16 +678,17 @@ mod tests {
                 bytes.len()
             );
         }
-        let [rest, accounts] = section_bytes(&bytes).map(|b| b as usize);
+        let [rest, head, tail] = section_bytes(&bytes).map(|b| b as usize);
         assert_eq!(rest.div_ceil(PIECE_BYTES), 3);
-        let payload_end = HEADER_BYTES + rest + accounts;
+        let payload_end = HEADER_BYTES + rest + head + tail;
         let in_payload = |at: usize| (HEADER_BYTES..payload_end).contains(&at);
         let boundary = |k: usize| HEADER_BYTES + k * PIECE_BYTES;
-        let accounts_at = HEADER_BYTES + rest;
+        let (head_at, tail_at) = (HEADER_BYTES + rest, HEADER_BYTES + rest + head);
         let flips = (0..HEADER_BYTES + 64)
             .chain(boundary(1) - 32..boundary(1) + 32)
             .chain(boundary(2) - 32..boundary(2) + 32)
-            .chain(accounts_at - 32..accounts_at + 32)
+            .chain(head_at - 32..head_at + 32)
+            .chain(tail_at - 32..tail_at + 32)
             .chain(payload_end - 64..bytes.len());
         for at in flips {
             let mut damaged = bytes.clone();

@@ -27,6 +27,7 @@ pub use report::{
 };
 
 use canonical::Snapshot;
+pub use canonical::{AccountsHead, AccountsTail, Parts};
 use device_index::{DeviceEntry, DeviceIndex};
 use devices::{device_links, Clusters, Link};
 use names::NameIndex;

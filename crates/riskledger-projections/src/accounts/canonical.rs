@@ -233,24 +233,173 @@ fn ranks(order: &[usize], len: usize) -> Vec<usize> {
 
 impl From<Snapshot> for AccountBook {
     fn from(snapshot: Snapshot) -> Self {
-        let account_index = snapshot
-            .accounts
+        let mut accounts = snapshot.accounts;
+        refresh_all_angles(&mut accounts);
+        AccountBook::indexed(accounts, snapshot.devices)
+    }
+}
+
+/// Recomputes the cached angles of every account's located logins (not stored: derived).
+fn refresh_all_angles(accounts: &mut [AccountState]) {
+    accounts
+        .iter_mut()
+        .for_each(|account| refresh_angles(&mut account.located));
+}
+
+/// The canonical form in two parts, for a snapshot that decodes them at once on two threads:
+/// the head holds the devices and the first half of the accounts, the tail the other half.
+/// Written from the same borrowed views as the whole form; read back with
+/// [`AccountBook::from_parts`].
+///
+/// ```
+/// # use riskledger_events::json::parse_line;
+/// # use riskledger_projections::accounts::*;
+/// # let mut book = AccountBook::new();
+/// # for (n, account) in ["c-1", "f-1", "f-2"].iter().enumerate() {
+/// #     let line = format!(r#"{{"id":"l{n}","type":"login","at":"2024-03-01T09:00:00Z","account":"{account}","device":"d-1","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}}"#);
+/// #     book.apply(&parse_line(n as u64 + 1, &line).unwrap());
+/// # }
+/// let config = bincode::config::legacy();
+/// let parts = book.parts();
+/// let head = bincode::serde::encode_to_vec(parts.head(), config)?;
+/// let tail = bincode::serde::encode_to_vec(parts.tail(), config)?;
+/// let (head, _): (AccountsHead, usize) = bincode::serde::decode_from_slice(&head, config)?;
+/// let (tail, _): (AccountsTail, usize) = bincode::serde::decode_from_slice(&tail, config)?;
+/// assert_eq!(AccountBook::from_parts(head, tail), book);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Parts<'a> {
+    canonical: Canonical<'a>,
+    /// Accounts (in canonical order) in the head.
+    head_accounts: usize,
+}
+
+/// The head of [`Parts`] as read back (angles already refreshed, on the decoding thread).
+#[derive(Deserialize)]
+#[serde(from = "HeadForm")]
+pub struct AccountsHead {
+    devices: Vec<DeviceState>,
+    accounts: Vec<AccountState>,
+}
+
+/// The tail of [`Parts`] as read back.
+#[derive(Deserialize)]
+#[serde(from = "TailForm")]
+pub struct AccountsTail {
+    accounts: Vec<AccountState>,
+}
+
+/// The head's encoding: the fields the head view writes, in order.
+#[derive(Deserialize)]
+struct HeadForm {
+    devices: Vec<DeviceState>,
+    accounts: Vec<AccountState>,
+}
+
+#[derive(Deserialize)]
+struct TailForm {
+    accounts: Vec<AccountState>,
+}
+
+impl From<HeadForm> for AccountsHead {
+    fn from(
+        HeadForm {
+            devices,
+            mut accounts,
+        }: HeadForm,
+    ) -> Self {
+        refresh_all_angles(&mut accounts);
+        AccountsHead { devices, accounts }
+    }
+}
+
+impl From<TailForm> for AccountsTail {
+    fn from(TailForm { mut accounts }: TailForm) -> Self {
+        refresh_all_angles(&mut accounts);
+        AccountsTail { accounts }
+    }
+}
+
+impl AccountBook {
+    /// The canonical form in two parts (see [`Parts`]).
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            head_accounts: self.accounts.len() / 2,
+            canonical: Canonical::new(self),
+        }
+    }
+
+    /// The book the two parts of [`AccountBook::parts`] describe.
+    pub fn from_parts(head: AccountsHead, tail: AccountsTail) -> Self {
+        let AccountsHead {
+            devices,
+            mut accounts,
+        } = head;
+        accounts.extend(tail.accounts);
+        AccountBook::indexed(accounts, devices)
+    }
+
+    /// A book of canonical accounts and devices, with its indexes built.
+    fn indexed(accounts: Vec<AccountState>, devices: Vec<DeviceState>) -> Self {
+        let account_index = accounts
             .iter()
             .enumerate()
             .map(|(i, a)| (a.name.clone(), i))
             .collect();
-        let mut accounts = snapshot.accounts;
-        accounts
-            .iter_mut()
-            .for_each(|account| refresh_angles(&mut account.located));
         let mut book = AccountBook {
             accounts,
             account_index,
-            devices: snapshot.devices,
+            devices,
             device_index: DeviceIndex::default(),
         };
         book.index_devices();
         book
+    }
+}
+
+impl Parts<'_> {
+    /// The devices, then the first half of the accounts.
+    pub fn head(&self) -> impl Serialize + '_ {
+        PartView {
+            parts: self,
+            head: true,
+        }
+    }
+
+    /// The second half of the accounts.
+    pub fn tail(&self) -> impl Serialize + '_ {
+        PartView {
+            parts: self,
+            head: false,
+        }
+    }
+
+    fn accounts(&self, head: bool) -> impl ExactSizeIterator<Item = AccountView<'_, '_>> + '_ {
+        let order = &self.canonical.account_order;
+        let (first, second) = order.split_at(self.head_accounts.min(order.len()));
+        let half = if head { first } else { second };
+        half.iter()
+            .map(|&i| AccountView(&self.canonical, &self.canonical.book.accounts[i]))
+    }
+}
+
+/// One part, written field by field as [`HeadForm`] or [`TailForm`] reads it.
+struct PartView<'p, 'a> {
+    parts: &'p Parts<'a>,
+    head: bool,
+}
+
+impl Serialize for PartView<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (parts, head) = (self.parts, self.head);
+        let canonical = &parts.canonical;
+        let mut part = serializer.serialize_struct("Part", if head { 2 } else { 1 })?;
+        if head {
+            let devices = || canonical.devices().map(|d| DeviceView(canonical, d));
+            part.serialize_field("devices", &Seq(devices))?;
+        }
+        part.serialize_field("accounts", &Seq(|| parts.accounts(head)))?;
+        part.end()
     }
 }
 
@@ -294,5 +443,41 @@ mod tests {
             bincode::serde::decode_from_slice(&bytes, bincode::config::legacy()).unwrap();
         assert_eq!(used, bytes.len());
         assert_eq!(canonical_bytes(&decoded), bytes);
+    }
+
+    /// The two parts of a snapshot give back the book the whole form gives: for the empty book,
+    /// one account, and the pinned history with a shared device (so the head's devices refer
+    /// to accounts in both halves).
+    #[test]
+    fn the_parts_read_back_to_the_whole_book() {
+        let history = include_str!("../../../../tests/data/state-digest-history.ndjson");
+        let lines: Vec<&str> = history.lines().collect();
+        let shared = r#"{"id":"canon-9","type":"login","at":"2025-03-01T09:00:00Z","account":"zz-last","device":"d-77","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}"#;
+        let config = bincode::config::legacy();
+        for take in [0, 1, lines.len()] {
+            let mut book = AccountBook::default();
+            for (i, line) in lines[..take].iter().chain([&shared]).enumerate() {
+                book.apply(&parse_line(i as u64 + 1, line).unwrap());
+            }
+            let parts = book.parts();
+            let head = bincode::serde::encode_to_vec(parts.head(), config).unwrap();
+            let tail = bincode::serde::encode_to_vec(parts.tail(), config).unwrap();
+            let (head, used): (AccountsHead, usize) =
+                bincode::serde::decode_from_slice(&head, config).unwrap();
+            assert_eq!(
+                used,
+                bincode::serde::encode_to_vec(parts.head(), config)
+                    .unwrap()
+                    .len()
+            );
+            let (tail, _): (AccountsTail, usize) =
+                bincode::serde::decode_from_slice(&tail, config).unwrap();
+            let whole = AccountBook::from_parts(head, tail);
+            assert_eq!(
+                canonical_bytes(&whole),
+                canonical_bytes(&book),
+                "{take} lines"
+            );
+        }
     }
 }
