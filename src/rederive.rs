@@ -155,24 +155,27 @@ impl Ledger {
     /// so on until no new device or account appears.
     fn records_behind(&self, account: &str) -> Result<Gathered, LedgerError> {
         let mut gathered = Gathered::new(format!("account {account}"));
-        let mut seen: BTreeSet<OwnedName> = BTreeSet::new();
+        // Names looked up or queued, by kind: searched by `&str`, so a name seen before is
+        // not copied again (every login of an account names the same few devices).
+        let mut seen: BTreeMap<NameKind, BTreeSet<String>> = BTreeMap::new();
+        seen.entry(NameKind::Account)
+            .or_default()
+            .insert(account.to_owned());
         let mut todo = vec![owned(Name::account(account))];
-        seen.insert(todo[0].clone());
         while let Some((kind, id)) = todo.pop() {
             gathered.look_up()?;
             let is_root = kind == NameKind::Account && id == account;
-            let mut found = Vec::new();
             self.read_naming(Name { kind, id: &id }, |record| {
-                let leads = record.event.body.names();
-                found.extend(
-                    leads
-                        .filter(|to| follows(kind, is_root, to.kind))
-                        .map(owned),
-                );
+                for to in record.event.body.names() {
+                    let known = seen.entry(to.kind).or_default();
+                    if follows(kind, is_root, to.kind) && !known.contains(to.id) {
+                        known.insert(to.id.to_owned());
+                        todo.push(owned(to));
+                    }
+                }
                 gathered.keep(record)
             })?;
             gathered.within_limits()?;
-            todo.extend(found.into_iter().filter(|name| seen.insert(name.clone())));
         }
         Ok(gathered)
     }
