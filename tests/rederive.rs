@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use riskledger::events::{json::parse_line, Name, NameKind};
 use riskledger::{AppendOptions, Event, Ledger, LedgerOptions, Policy, Timestamp};
 
-use support::{history, history_spread};
+use support::{history, history_spread, resolve_open_flag, Rng};
 
 fn options() -> LedgerOptions {
     LedgerOptions {
@@ -155,13 +155,8 @@ fn records_naming_finds_exactly_the_subjects_records() {
 /// or without a counterparty; logins go through every kind of network; each account keeps to
 /// its own devices but sometimes borrows another's, so clusters are sparse.
 fn tangled_history(seed: u64, n: usize) -> Vec<Event> {
-    let mut state = seed | 1;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut rng = Rng::new(seed);
+    let mut next = move |bound: u64| rng.below(bound);
     let mut lines = Vec::new();
     let mut contracts: Vec<u64> = Vec::new();
     let mut flags: Vec<(u64, bool)> = Vec::new();
@@ -210,13 +205,9 @@ fn tangled_history(seed: u64, n: usize) -> Vec<Event> {
                 )
             }
             4 if flags.iter().any(|(_, resolved)| !resolved) => {
-                let open: Vec<usize> = (0..flags.len()).filter(|&j| !flags[j].1).collect();
-                let j = open[next(open.len() as u64) as usize];
-                flags[j].1 = true;
-                let outcome = ["confirmed", "dismissed"][next(2) as usize];
+                let (raised, outcome) = resolve_open_flag(&mut flags, &mut next);
                 format!(
-                    r#"{{"id":"x{i}","type":"flag_resolved","at":"{at}","flag":"x{}","outcome":"{outcome}"}}"#,
-                    flags[j].0
+                    r#"{{"id":"x{i}","type":"flag_resolved","at":"{at}","flag":"x{raised}","outcome":"{outcome}"}}"#
                 )
             }
             5 => format!(

@@ -14,13 +14,8 @@ pub fn history(seed: u64, n: usize) -> Vec<Event> {
 /// [`history`] with events `step_seconds` apart on average (plus up to ~2.3 days of jitter):
 /// a long step spans windows and payment gaps.
 pub fn history_spread(seed: u64, n: usize, step_seconds: i64) -> Vec<Event> {
-    let mut state = seed | 1;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut rng = Rng::new(seed);
+    let mut next = move |bound: u64| rng.below(bound);
     let places = [
         ("PH", 14.6, 121.0),
         ("US", 40.7, -74.0),
@@ -63,13 +58,9 @@ pub fn history_spread(seed: u64, n: usize, step_seconds: i64) -> Vec<Event> {
                 )
             }
             5 if flags.iter().any(|(_, resolved)| !resolved) => {
-                let open: Vec<usize> = (0..flags.len()).filter(|&j| !flags[j].1).collect();
-                let j = open[next(open.len() as u64) as usize];
-                flags[j].1 = true;
-                let outcome = ["confirmed", "dismissed"][next(2) as usize];
+                let (raised, outcome) = resolve_open_flag(&mut flags, &mut next);
                 format!(
-                    r#"{{"id":"e{i}","type":"flag_resolved","at":"{at}","flag":"fl{}","outcome":"{outcome}"}}"#,
-                    flags[j].0
+                    r#"{{"id":"e{i}","type":"flag_resolved","at":"{at}","flag":"fl{raised}","outcome":"{outcome}"}}"#
                 )
             }
             6 => format!(
@@ -100,4 +91,33 @@ pub fn history_spread(seed: u64, n: usize, step_seconds: i64) -> Vec<Event> {
         lines.push(parse_line(i + 1, &line).unwrap());
     }
     lines
+}
+
+/// The histories' random numbers: xorshift64, the same sequence for the same seed everywhere.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    /// A number below `bound` (not quite uniform; good enough for test data).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// Resolves one of the open flags (`(raised at event number, resolved)`), picked at random:
+/// the number it was raised at, and the outcome. There must be an open flag.
+pub fn resolve_open_flag(
+    flags: &mut [(u64, bool)],
+    next: &mut impl FnMut(u64) -> u64,
+) -> (u64, &'static str) {
+    let open: Vec<usize> = (0..flags.len()).filter(|&j| !flags[j].1).collect();
+    let j = open[next(open.len() as u64) as usize];
+    flags[j].1 = true;
+    (flags[j].0, ["confirmed", "dismissed"][next(2) as usize])
 }
