@@ -20,14 +20,15 @@
 //!
 //! Writing encodes the payload straight into the file, a piece at a time, hashing each piece as
 //! it goes: a snapshot never holds a second copy of the state in memory (it is as large as the
-//! state). Reading checks the header, the piece checks and the length against the trailer's
-//! check, then decodes straight from the file one piece at a time, each checked before the
+//! state). Reading checks the header, the piece checks and the lengths against the trailer's
+//! check on one handle of the file, then decodes each section from that same handle (so every
+//! section is read from the file that was checked) one piece at a time, each checked before the
 //! decoder sees a byte of it: one pass, never the whole file in memory, and the bytes decoded
 //! are the bytes checked, so damage anywhere is refused before it reaches the decoder. The
 //! checks guard against damage, not forgery: they hold no secret, so whoever can write the
 //! ledger directory can forge a snapshot that loads. That is why an audit uses `replay`, which
 //! rebuilds from the hash-chained log alone and never reads a snapshot. A forged length is
-//! refused by the decoder's limit rather than allocated.
+//! refused by the decoder's limit (its section's size) rather than allocated.
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
 //! head, a hash the log does not have at that seq, damage) is ignored and the state rebuilt from
@@ -127,7 +128,7 @@ fn piece_check(piece: &[u8]) -> [u8; CHECK_BYTES] {
 
 /// The trailer's check: over the header, every piece check (fed to the hasher by
 /// `piece_checks`: the writer has them in memory, the reader streams them from the file) and
-/// the two sections' lengths.
+/// the sections' lengths.
 fn check(
     header: &[u8; HEADER_BYTES],
     piece_checks: impl FnOnce(&mut blake3::Hasher) -> std::io::Result<()>,
@@ -320,19 +321,28 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
     let seq = u64::from_le_bytes(header[13..21].try_into().expect("8 bytes"));
     let hash: ChainHash = header[21..53].try_into().expect("32 bytes");
     let sections = Section::laid_out(section_bytes, checks_at);
+    let sibling_failed = AtomicBool::new(false);
+    let stop = Stop {
+        abandon,
+        sibling_failed: &sibling_failed,
+    };
     let (rest, head, tail) = std::thread::scope(|scope| {
         let beside = |name: &str| std::thread::Builder::new().name(name.into());
         let rest = beside("riskledger-snapshot-rest")
-            .spawn_scoped(scope, || sections[0].decode::<Rest>(dir, abandon));
+            .spawn_scoped(scope, || sections[0].decode::<Rest>(&file, stop));
         let head = beside("riskledger-snapshot-head")
-            .spawn_scoped(scope, || sections[1].decode::<AccountsHead>(dir, abandon));
-        let tail = sections[2].decode::<AccountsTail>(dir, abandon);
+            .spawn_scoped(scope, || sections[1].decode::<AccountsHead>(&file, stop));
+        let tail = sections[2].decode::<AccountsTail>(&file, stop);
         (joined(rest), joined(head), tail)
     });
     // A part whose thread could not be spawned is decoded here, after the others.
-    let rest = rest.unwrap_or_else(|| sections[0].decode::<Rest>(dir, abandon))?;
-    let head = head.unwrap_or_else(|| sections[1].decode::<AccountsHead>(dir, abandon))?;
-    let accounts = AccountBook::from_parts(head, tail?);
+    let rest = rest.unwrap_or_else(|| sections[0].decode::<Rest>(&file, stop));
+    let head = head.unwrap_or_else(|| sections[1].decode::<AccountsHead>(&file, stop));
+    let (rest, head, tail) = match (rest, head, tail) {
+        (Ok(rest), Ok(head), Ok(tail)) => (rest, head, tail),
+        (rest, head, tail) => return Err(first_cause([rest.err(), head.err(), tail.err()])),
+    };
+    let accounts = AccountBook::from_parts(head, tail);
     let books = Books {
         pairs: rest.pairs,
         accounts,
@@ -386,27 +396,39 @@ impl Section {
         })
     }
 
-    /// Decodes the section from its own handle on the file, each piece checked before the
-    /// decoder sees it; the whole section must be read, and nothing more.
-    fn decode<T: DeserializeOwned>(&self, dir: &Path, abandon: &AtomicBool) -> Result<T, Unusable> {
-        let unreadable = |_| Unusable::Damaged("unreadable");
-        let mut file = fs::File::open(path(dir)).map_err(unreadable)?;
-        file.seek(SeekFrom::Start(self.at)).map_err(unreadable)?;
+    /// Decodes the section, reading the file at its own positions (the threads share the
+    /// handle the checks were made on, so they read the same file), each piece checked before
+    /// the decoder sees it; the whole section must be read, and nothing more. A failure tells
+    /// the other sections to stop.
+    fn decode<T: DeserializeOwned>(&self, file: &fs::File, stop: Stop<'_>) -> Result<T, Unusable> {
+        let decoded = self.decode_checked(file, stop);
+        if decoded.is_err() {
+            stop.sibling_failed.store(true, Ordering::Relaxed);
+        }
+        decoded
+    }
+
+    fn decode_checked<T: DeserializeOwned>(
+        &self,
+        file: &fs::File,
+        stop: Stop<'_>,
+    ) -> Result<T, Unusable> {
         let mut payload = CheckedPieces {
             file,
+            pos: self.at,
             checks_at: self.checks_at,
             next_piece: 0,
             left: self.bytes,
             piece: Vec::with_capacity(PIECE_BYTES),
             at: 0,
-            abandon,
+            stop,
             failed: None,
         };
-        let decoded = decode_guarded::<T>(&mut payload);
+        let decoded = decode_guarded::<T>(&mut payload, self.bytes);
         if let Some(failure) = payload.failed {
             return Err(failure);
         }
-        if abandon.load(Ordering::Relaxed) {
+        if stop.requested() {
             return Err(Unusable::Abandoned);
         }
         let value = decoded?;
@@ -417,16 +439,63 @@ impl Section {
     }
 }
 
-/// Most bytes the decoder may claim for all the lengths it reads (strings, sequences): far above
-/// any state riskledger holds in memory, far below what an allocation could survive.
-const DECODE_LIMIT_BYTES: usize = 1 << 40;
+/// When a section's reading stops before its end: the open it was for failed (`abandon`, set
+/// by the opener), or another section failed (no use decoding the rest of a state that will
+/// be rebuilt).
+#[derive(Clone, Copy)]
+struct Stop<'a> {
+    abandon: &'a AtomicBool,
+    sibling_failed: &'a AtomicBool,
+}
 
-/// Decodes the state. The checks guard against damage, not forgery (anyone can recompute
-/// them), so a forged length must not bring the process down: lengths beyond
-/// [`DECODE_LIMIT_BYTES`] are refused by the decoder, and a panic inside it (a capacity
-/// overflow, say) is a snapshot that does not decode. The state is then rebuilt from the log.
-fn decode_guarded<T: DeserializeOwned>(payload: &mut CheckedPieces<'_>) -> Result<T, Unusable> {
-    let config = bincode::config::legacy().with_limit::<DECODE_LIMIT_BYTES>();
+impl Stop<'_> {
+    fn requested(&self) -> bool {
+        self.abandon.load(Ordering::Relaxed) || self.sibling_failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a read failed: the first section's own reason, not the "stopped" of the sections a
+/// failure stopped; [`Unusable::Abandoned`] only when the opener gave up.
+fn first_cause(failures: [Option<Unusable>; SECTIONS]) -> Unusable {
+    let mut failures = failures.into_iter().flatten();
+    let first = failures.next().unwrap_or(Unusable::Abandoned);
+    match first {
+        Unusable::Abandoned => failures
+            .find(|why| !matches!(why, Unusable::Abandoned))
+            .unwrap_or(Unusable::Abandoned),
+        why => why,
+    }
+}
+
+/// Decodes one section. The checks guard against damage, not forgery (anyone can recompute
+/// them), so a forged length must not bring the process down. On the serde path bincode counts
+/// against its limit the bytes every string and byte run claims, before it allocates them; a
+/// section holds all of those bytes, so the limit is the section's length rounded up to a
+/// power of two (bincode takes it as a type parameter, hence the table). A forged length then
+/// allocates at most about twice the file's size, and is refused beyond; sequences allocate
+/// as their elements arrive (serde's cautious size hints). A panic inside the decoder (a
+/// capacity overflow, say) is a section that does not decode. The state is then rebuilt from
+/// the log.
+fn decode_guarded<T: DeserializeOwned>(
+    payload: &mut CheckedPieces<'_>,
+    bytes: u64,
+) -> Result<T, Unusable> {
+    macro_rules! limited {
+        ($($shift:literal)*) => {
+            match bytes.max(1).next_power_of_two().trailing_zeros() {
+                $( shift if shift <= $shift => decode_limited::<T, { 1usize << $shift }>(payload), )*
+                _ => Err(Unusable::Decode("a section over 1 TiB".into())),
+            }
+        };
+    }
+    limited!(12 16 20 22 24 26 28 30 32 34 36 38 40)
+}
+
+/// [`decode_guarded`] with the limit chosen.
+fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(
+    payload: &mut CheckedPieces<'_>,
+) -> Result<T, Unusable> {
+    let config = bincode::config::legacy().with_limit::<LIMIT>();
     let decode = std::panic::AssertUnwindSafe(|| {
         bincode::serde::decode_from_std_read::<T, _, _>(payload, config)
     });
@@ -461,7 +530,9 @@ fn stream_checks(
 /// Why reading stopped early, if it did, is kept in `failed` (the decoder only sees an error),
 /// and once it has, every further read fails too.
 struct CheckedPieces<'a> {
-    file: fs::File,
+    file: &'a fs::File,
+    /// Where the next piece starts in the file.
+    pos: u64,
     /// Where the piece checks start in the file; each is read when its piece is.
     checks_at: u64,
     next_piece: u64,
@@ -470,14 +541,14 @@ struct CheckedPieces<'a> {
     piece: Vec<u8>,
     /// Bytes of `piece` already handed out.
     at: usize,
-    abandon: &'a AtomicBool,
+    stop: Stop<'a>,
     failed: Option<Unusable>,
 }
 
 impl CheckedPieces<'_> {
     /// Reads and checks the next piece; false at the end of the payload.
     fn next_piece(&mut self) -> std::io::Result<bool> {
-        if self.abandon.load(Ordering::Relaxed) {
+        if self.stop.requested() {
             return Err(self.fail(Unusable::Abandoned));
         }
         if self.left == 0 {
@@ -489,7 +560,7 @@ impl CheckedPieces<'_> {
         let check_at = self.checks_at + self.next_piece * CHECK_BYTES as u64;
         let read = self
             .file
-            .read_exact(&mut self.piece)
+            .read_exact_at(&mut self.piece, self.pos)
             .and_then(|()| self.file.read_exact_at(&mut expected, check_at));
         if read.is_err() {
             return Err(self.fail(Unusable::Damaged("unreadable")));
@@ -498,6 +569,7 @@ impl CheckedPieces<'_> {
             return Err(self.fail(Unusable::Damaged("a piece does not match its check")));
         }
         self.next_piece += 1;
+        self.pos += take as u64;
         self.left -= take as u64;
         self.at = 0;
         Ok(true)
@@ -579,7 +651,7 @@ mod tests {
         (books, fs::read(path(dir)).unwrap())
     }
 
-    /// The two sections' lengths, from a snapshot's trailer.
+    /// The sections' lengths, from a snapshot's trailer.
     fn section_bytes(bytes: &[u8]) -> [u64; SECTIONS] {
         let trailer = &bytes[bytes.len() - TRAILER_BYTES..];
         std::array::from_fn(|i| u64::from_le_bytes(trailer[8 * i..8 * i + 8].try_into().unwrap()))
@@ -623,42 +695,64 @@ mod tests {
         assert_eq!(state.policy_digest.len(), 2 * PIECE_BYTES - unpadded);
     }
 
+    /// A snapshot file of `sections`, laid out and checked as [`write`] does.
+    fn assembled(header: &[u8; HEADER_BYTES], sections: [&[u8]; SECTIONS]) -> Vec<u8> {
+        let mut file = header.to_vec();
+        let mut checks = Vec::new();
+        for section in sections {
+            file.extend_from_slice(section);
+            for piece in section.chunks(PIECE_BYTES) {
+                checks.extend_from_slice(&piece_check(piece));
+            }
+        }
+        file.extend_from_slice(&checks);
+        let lengths = sections.map(|section| section.len() as u64);
+        lengths
+            .iter()
+            .for_each(|length| file.extend_from_slice(&length.to_le_bytes()));
+        let in_memory = |hasher: &mut blake3::Hasher| {
+            hasher.update(&checks);
+            Ok(())
+        };
+        file.extend_from_slice(&check(header, in_memory, lengths).unwrap());
+        file
+    }
+
     /// The checks guard against damage, not forgery: a snapshot with valid checks whose
-    /// payload declares an absurd length (a capacity overflow, an allocation no machine has,
-    /// one just over the decoder's limit) does not decode, and nothing panics or aborts.
+    /// string lengths are forged (a capacity overflow, an allocation no machine has, one this
+    /// machine would try and fail: the process would abort, which no `catch_unwind` catches)
+    /// does not decode, and nothing panics or aborts. One section forged at a time, the other
+    /// two as written.
     #[test]
     fn a_forged_length_does_not_bring_the_process_down() {
         let dir = tempfile::tempdir().unwrap();
-        for length in [1u64 << 63, 1 << 62, (DECODE_LIMIT_BYTES as u64) + 1] {
-            let header = header(Covered {
-                seq: 1,
-                hash: [7; 32],
-            });
-            // Every section begins with the forged length (section 0 with its policy digest's,
-            // the account parts with their first list's).
-            let mut section = length.to_le_bytes().to_vec();
-            section.extend_from_slice(&[0; 64]);
-            let p = section.len() as u64;
-            let mut file = header.to_vec();
-            let mut checks = Vec::new();
-            for _ in 0..SECTIONS {
-                file.extend_from_slice(&section);
-                checks.extend_from_slice(&piece_check(&section));
+        let (_, bytes) = written(dir.path(), 0);
+        let lengths = section_bytes(&bytes).map(|b| b as usize);
+        let mut at = HEADER_BYTES;
+        let valid: [Vec<u8>; SECTIONS] = lengths.map(|length| {
+            at += length;
+            bytes[at - length..at].to_vec()
+        });
+        let header: [u8; HEADER_BYTES] = bytes[..HEADER_BYTES].try_into().unwrap();
+        assert!(read_now(dir.path()).is_ok(), "the unforged snapshot reads");
+        for length in [1u64 << 63, 1 << 62, 1 << 40, 1 << 37, 1 << 30] {
+            for forged_section in 0..SECTIONS {
+                // Section 0 begins with the policy digest's length; the account parts with a
+                // list of one device or account, whose name's length comes next.
+                let mut forged = Vec::new();
+                if forged_section > 0 {
+                    forged.extend_from_slice(&1u64.to_le_bytes());
+                }
+                forged.extend_from_slice(&length.to_le_bytes());
+                forged.extend_from_slice(&[0; 64]);
+                let mut sections: [&[u8]; SECTIONS] = [&valid[0], &valid[1], &valid[2]];
+                sections[forged_section] = &forged;
+                fs::write(path(dir.path()), assembled(&header, sections)).unwrap();
+                assert!(
+                    matches!(read_now(dir.path()), Err(Unusable::Decode(_))),
+                    "a forged length of {length} in section {forged_section} was not refused"
+                );
             }
-            file.extend_from_slice(&checks);
-            for _ in 0..SECTIONS {
-                file.extend_from_slice(&p.to_le_bytes());
-            }
-            let in_memory = |hasher: &mut blake3::Hasher| {
-                hasher.update(&checks);
-                Ok(())
-            };
-            file.extend_from_slice(&check(&header, in_memory, [p; SECTIONS]).unwrap());
-            fs::write(path(dir.path()), file).unwrap();
-            assert!(
-                matches!(read_now(dir.path()), Err(Unusable::Decode(_))),
-                "a forged length of {length} was not refused"
-            );
         }
     }
 

@@ -1325,6 +1325,9 @@ struct DenseBlocks<'a, B: Backend> {
     backend: &'a B,
     first: Option<(u64, B::Bytes)>,
     rest: Option<BlockIter<'a, B::Bytes>>,
+    /// Where the backend's walk begins: just after the first block's key, so that a block
+    /// stored under a key inside the first block is read, and refused.
+    rest_from: u64,
     /// The first seq of the next block to read.
     next_key: u64,
     done: bool,
@@ -1334,10 +1337,12 @@ impl<'a, B: Backend> DenseBlocks<'a, B> {
     /// From `found` on; from seq 1 when there is none (an empty log reads nothing).
     fn starting_with(backend: &'a B, found: Option<(u64, B::Bytes)>) -> Self {
         let next_key = found.as_ref().map_or(1, |(key, _)| *key);
+        let rest_from = found.as_ref().map_or(1, |(key, _)| key.saturating_add(1));
         DenseBlocks {
             backend,
             first: found,
             rest: None,
+            rest_from,
             next_key,
             done: false,
         }
@@ -1362,7 +1367,7 @@ impl<B: Backend> Iterator for DenseBlocks<'_, B> {
         let item = match self.first.take() {
             Some(found) => Ok(found),
             None => {
-                let (backend, from) = (self.backend, self.next_key);
+                let (backend, from) = (self.backend, self.rest_from);
                 self.rest
                     .get_or_insert_with(|| backend.blocks_from(from))
                     .next()?

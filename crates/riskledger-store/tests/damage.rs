@@ -171,3 +171,18 @@ fn a_damaged_log_does_not_open() {
         .expect("refused");
     assert_eq!(refused.first_bad_seq(), Some(2049), "{refused}");
 }
+
+/// A block stored under a key inside the first block (read by `block_at_or_before` for the
+/// seqs after its key) is named by verify, as it is inside any later block.
+#[test]
+fn a_stray_block_inside_the_first_block_is_named() {
+    let (_dir, verification) = damage_and_verify(|tree| {
+        let second = tree.get(key(1025)).unwrap().unwrap();
+        tree.insert(key(500), second).unwrap();
+    });
+    assert_bad(
+        &verification,
+        1025,
+        "expected a block starting at seq 1025, found one at 500",
+    );
+}

@@ -246,7 +246,8 @@ fn refresh_all_angles(accounts: &mut [AccountState]) {
         .for_each(|account| refresh_angles(&mut account.located));
 }
 
-/// The canonical form in two parts, for a snapshot that decodes them at once on two threads:
+/// The canonical form in two parts, for a snapshot that decodes them at once on two threads
+/// (beside the rest of the state on a third):
 /// the head holds the devices and the first half of the accounts, the tail the other half.
 /// Written from the same borrowed views as the whole form; read back with
 /// [`AccountBook::from_parts`].
@@ -335,6 +336,7 @@ impl AccountBook {
             devices,
             mut accounts,
         } = head;
+        accounts.reserve_exact(tail.accounts.len());
         accounts.extend(tail.accounts);
         AccountBook::indexed(accounts, devices)
     }
@@ -445,20 +447,24 @@ mod tests {
         assert_eq!(canonical_bytes(&decoded), bytes);
     }
 
-    /// The two parts of a snapshot give back the book the whole form gives: for the empty book,
-    /// one account, and the pinned history with a shared device (so the head's devices refer
-    /// to accounts in both halves).
+    /// The two parts of a snapshot give back the book the whole form gives, down to what the
+    /// bytes leave out: every cached angle (to the bit) and both name indexes. For no account,
+    /// one, three, and the pinned history with a shared device (so the head's devices refer to
+    /// accounts in both halves).
     #[test]
     fn the_parts_read_back_to_the_whole_book() {
         let history = include_str!("../../../../tests/data/state-digest-history.ndjson");
-        let lines: Vec<&str> = history.lines().collect();
         let shared = r#"{"id":"canon-9","type":"login","at":"2025-03-01T09:00:00Z","account":"zz-last","device":"d-77","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}"#;
+        let lines: Vec<&str> = history.lines().chain([shared]).collect();
         let config = bincode::config::legacy();
-        for take in [0, 1, lines.len()] {
+        let mut cases = 0;
+        for take in [0, 1, 3, lines.len()] {
             let mut book = AccountBook::default();
-            for (i, line) in lines[..take].iter().chain([&shared]).enumerate() {
+            for (i, line) in lines[lines.len() - take..].iter().enumerate() {
                 book.apply(&parse_line(i as u64 + 1, line).unwrap());
             }
+            let (whole, _): (AccountBook, usize) =
+                bincode::serde::decode_from_slice(&canonical_bytes(&book), config).unwrap();
             let parts = book.parts();
             let head = bincode::serde::encode_to_vec(parts.head(), config).unwrap();
             let tail = bincode::serde::encode_to_vec(parts.tail(), config).unwrap();
@@ -472,12 +478,38 @@ mod tests {
             );
             let (tail, _): (AccountsTail, usize) =
                 bincode::serde::decode_from_slice(&tail, config).unwrap();
-            let whole = AccountBook::from_parts(head, tail);
+            let joined = AccountBook::from_parts(head, tail);
             assert_eq!(
+                canonical_bytes(&joined),
                 canonical_bytes(&whole),
-                canonical_bytes(&book),
                 "{take} lines"
             );
+            assert_eq!(joined.accounts.len(), whole.accounts.len());
+            for (a, b) in joined.accounts.iter().zip(&whole.accounts) {
+                let angles = |x: &AccountState| -> Vec<u64> {
+                    x.located
+                        .iter()
+                        .map(|l| l.half_angle_to_previous.to_bits())
+                        .collect()
+                };
+                assert_eq!(angles(a), angles(b), "{}", a.name);
+                assert_eq!(
+                    joined.account_index.get(&a.name),
+                    whole.account_index.get(&a.name)
+                );
+                cases += usize::from(a.located.len() > 1);
+            }
+            for device in &whole.devices {
+                let name = &device.name;
+                assert_eq!(
+                    joined.device_index.entry(name),
+                    whole.device_index.entry(name)
+                );
+            }
         }
+        assert!(
+            cases > 0,
+            "some account has two located logins, so an angle to compare"
+        );
     }
 }
