@@ -75,6 +75,7 @@ fn rederive(c: &mut Criterion) {
     };
     let accounts: Vec<String> = ledger
         .accounts(None, Level::None)
+        .unwrap()
         .into_iter()
         .map(|report| report.account)
         .collect();
@@ -101,7 +102,7 @@ fn rederive(c: &mut Criterion) {
         rederived.push(start.elapsed());
         let start = Instant::now();
         assert_eq!(
-            serde_json::to_value(black_box(ledger.dossier(account, None))).unwrap(),
+            serde_json::to_value(black_box(ledger.dossier(account, None).unwrap())).unwrap(),
             serde_json::to_value(dossier).unwrap(),
             "{account}: the log and the kept state agree"
         );

@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("  {}", serde_json::to_string(signal)?);
         }
     }
-    for account in ledger.accounts(None, Level::Low) {
+    for account in ledger.accounts(None, Level::Low)? {
         println!("account {}: {}", account.account, account.level);
         for signal in &account.signals {
             println!("  {}", serde_json::to_string(signal)?);

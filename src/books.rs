@@ -6,7 +6,7 @@ use riskledger_projections::pairs::PairBook;
 use riskledger_projections::policy::{AccountPolicy, PairPolicy};
 use riskledger_projections::{Level, Policy};
 
-const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v1";
+const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v2";
 
 /// The projections of a set of events. The fold is order-independent: the same events in any
 /// arrival order give the same books and the same digest.
@@ -187,6 +187,51 @@ impl Books {
         self.pairs.digest_into(&mut hasher);
         self.accounts.digest_into(&mut hasher);
         hasher.finalize().to_hex().to_string()
+    }
+}
+
+// The retention horizon (`docs/retention.md`).
+impl Books {
+    /// Compacts the books at the boundary the policy sets for the latest event: afterwards
+    /// they answer exactly at every `T` from [`Books::horizon`] on, and hold no more than
+    /// `docs/retention.md` lists. A ledger keeps its books compacted after every batch, and a
+    /// replay compacts before its digest, so that both describe the same state.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, Policy};
+    /// # use riskledger::events::Timestamp;
+    /// let mut books = riskledger::Books::new();
+    /// books.apply(&parse_line(1, r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"c-1","role":"client","country":"US"}"#)?);
+    /// books.apply(&parse_line(2, r#"{"id":"b","type":"account_opened","at":"2025-03-31T17:45:00Z","account":"c-2","role":"client","country":"US"}"#)?);
+    /// books.compact(&Policy::default());
+    /// assert_eq!(books.horizon(), Timestamp::parse_rfc3339("2025-03-01T00:00:00Z").ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compact(&mut self, policy: &Policy) {
+        if let Some(latest) = self.latest_at {
+            let boundary = policy.retention.boundary(latest);
+            self.accounts.compact(&policy.accounts, boundary);
+        }
+    }
+
+    /// The earliest `T` these books answer for exactly (`None`: any `T`). A ledger answers
+    /// earlier ones from its log.
+    ///
+    /// ```
+    /// assert_eq!(riskledger::Books::new().horizon(), None);
+    /// ```
+    pub fn horizon(&self) -> Option<Timestamp> {
+        self.accounts.horizon()
+    }
+
+    /// Whether folding `event` needs history the books no longer hold.
+    pub(crate) fn is_before_horizon(&self, event: &Event) -> bool {
+        self.accounts.is_before_horizon(event)
+    }
+
+    /// Whether an answer at `at` comes from these books (or from the log).
+    pub(crate) fn answers_at(&self, at: Timestamp) -> bool {
+        self.horizon().is_none_or(|horizon| at >= horizon)
     }
 }
 

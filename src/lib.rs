@@ -54,7 +54,7 @@ pub use riskledger_store::{
 
 use feed::Feed;
 use finder::Finder;
-use riskledger_store::{SledLog, SledOptions};
+use riskledger_store::{Backend, SledLog, SledOptions};
 use serde::Serialize;
 
 /// Why a ledger could not be opened or read.
@@ -72,6 +72,7 @@ use serde::Serialize;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LedgerError {
     /// There is no ledger in the directory (for operations that must not create one). Check
     /// the path.
@@ -99,6 +100,11 @@ pub enum LedgerError {
         /// The account or pair asked about.
         subject: String,
     },
+    /// An append stored a batch its kept state could not fold: the event was older than the
+    /// horizon and the log could not be read to rebuild the state (`docs/retention.md`).
+    /// Reopen the ledger; it rebuilds from the log.
+    #[error("the kept state is behind the log; reopen the ledger")]
+    NeedsReopen,
 }
 
 /// Opens the log and reads the projection snapshot at the same time, on two threads: each is
@@ -203,6 +209,9 @@ pub struct Ledger {
     snapshot_every_events: u64,
     /// The seq the last snapshot (written or loaded) covers.
     snapshot_seq: u64,
+    /// An append stored a batch its books could not fold: appends and snapshots refuse
+    /// until the ledger is reopened.
+    books_behind_log: bool,
 }
 
 /// An account's dossier in `books` at `at` (`None`: nothing happened yet).
@@ -241,11 +250,29 @@ struct Kept {
 }
 
 impl Kept {
-    /// Folds the record at `seq`, the one after the head they were current to.
-    fn fold(&mut self, seq: u64, event: &Event, policy: &Policy) {
+    /// Folds the record at `seq`, the one after the head they were current to, and keeps the
+    /// books compacted at the policy's boundary (`docs/retention.md`).
+    ///
+    /// An event older than the boundary needs history the books no longer hold: the books
+    /// are rebuilt exactly from the log up to the record before it (as a replay would), the
+    /// event is folded into them, and they are compacted again. Rare: the event must be
+    /// `retention.memory_days` late or more. The feed and the finder are not affected.
+    fn fold<B: Backend>(
+        &mut self,
+        seq: u64,
+        event: &Event,
+        policy: &Policy,
+        backend: &B,
+    ) -> Result<(), StoreError> {
+        if self.books.is_before_horizon(event) {
+            tracing::info!(seq, id = %event.id, "an event older than the horizon: rebuilding the books from the log");
+            self.books = rebuild::rebuild(backend, Some(seq.saturating_sub(1)), None)?.0;
+        }
         self.books.apply(event);
+        self.books.compact(policy);
         self.feed.observe(seq, event, &self.books, policy);
         self.finder.note(seq, event);
+        Ok(())
     }
 }
 
@@ -259,7 +286,7 @@ impl Kept {
 /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
 /// let mut ledger = Ledger::open(dir.path())?;
 /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-/// let dossier = ledger.dossier("c-1", None);
+/// let dossier = ledger.dossier("c-1", None)?;
 /// assert_eq!(dossier.signals, None); // no login, payout or opening for c-1
 /// assert_eq!(dossier.pairs[0].freelancer, "f-1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -328,10 +355,14 @@ impl Ledger {
             },
             snapshot_every_events: options.snapshot_every_events.max(1),
             snapshot_seq,
+            books_behind_log: false,
         };
         for record in ledger.log.records(snapshot_seq + 1) {
             let record = record?;
-            ledger.kept.fold(record.seq, &record.event, &ledger.policy);
+            let backend = ledger.log.backend();
+            ledger
+                .kept
+                .fold(record.seq, &record.event, &ledger.policy, backend)?;
         }
         let tail = ledger.log.head().seq - snapshot_seq;
         if tail >= OPEN_SNAPSHOT_AFTER_EVENTS.min(ledger.snapshot_every_events) {
@@ -414,6 +445,9 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snapshot(&mut self) -> Result<(), LedgerError> {
+        if self.books_behind_log {
+            return Err(LedgerError::NeedsReopen);
+        }
         let head = self.log.head();
         snapshot::write(
             &self.dir,
@@ -593,10 +627,21 @@ impl Ledger {
         events: &[Event],
         options: &AppendOptions,
     ) -> Result<Receipt, AppendError> {
+        if self.books_behind_log {
+            return Err(AppendError::NeedsReopen);
+        }
         let receipt = self.log.append(events, options)?;
         for (event, outcome) in events.iter().zip(&receipt.outcomes) {
             if let Outcome::Appended(seq) = outcome {
-                self.kept.fold(*seq, event, &self.policy);
+                if let Err(error) = self
+                    .kept
+                    .fold(*seq, event, &self.policy, self.log.backend())
+                {
+                    // The batch is stored, but the books could not be rebuilt to fold it.
+                    tracing::error!(%error, seq, "the books could not be rebuilt from the log");
+                    self.books_behind_log = true;
+                    return Err(AppendError::NeedsReopen);
+                }
             }
         }
         self.snapshot_if_due();
@@ -743,16 +788,30 @@ impl Ledger {
     /// let logins: Vec<_> = lines.iter().enumerate().map(|(i, l)| line(i as u64 + 1, l)).collect();
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&logins, &AppendOptions::default())?;
-    /// let account = ledger.account("f-1", None).unwrap();
+    /// let account = ledger.account("f-1", None)?.unwrap();
     /// assert_eq!(account.level, Level::High); // Manila to Berlin in an hour
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn account(&self, account: &str, as_of: Option<Timestamp>) -> Option<AccountReport> {
-        let at = self.evaluation_time(as_of)?;
-        self.kept
+    ///
+    /// At a `T` before the kept state's horizon ([`Books::horizon`]) the answer is re-derived
+    /// from the account's records in the log ([`Ledger::rederive`]): milliseconds, not
+    /// microseconds, and an error if the log cannot be read.
+    pub fn account(
+        &self,
+        account: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<Option<AccountReport>, LedgerError> {
+        let Some(at) = self.evaluation_time(as_of) else {
+            return Ok(None);
+        };
+        if !self.kept.books.answers_at(at) {
+            return Ok(self.rederive(account, Some(at))?.signals);
+        }
+        Ok(self
+            .kept
             .books
             .accounts
-            .report(&self.policy.accounts, account, at)
+            .report(&self.policy.accounts, account, at))
     }
 
     /// Every account at or above `min_level`, sorted by id.
@@ -763,18 +822,27 @@ impl Ledger {
     /// # let line = |n: u64, l: &str| parse_line(n, l).unwrap();
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[line(1, r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"c-1","role":"client","country":"US"}"#)], &AppendOptions::default())?;
-    /// assert!(ledger.accounts(None, Level::Low).is_empty());
-    /// assert_eq!(ledger.accounts(None, Level::None).len(), 1);
+    /// assert!(ledger.accounts(None, Level::Low)?.is_empty());
+    /// assert_eq!(ledger.accounts(None, Level::None)?.len(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn accounts(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<AccountReport> {
+    ///
+    /// At a `T` before the kept state's horizon ([`Books::horizon`]) this is a replay of the
+    /// log up to `T` ([`Ledger::replay`]): seconds at millions of events.
+    pub fn accounts(
+        &self,
+        as_of: Option<Timestamp>,
+        min_level: Level,
+    ) -> Result<Vec<AccountReport>, LedgerError> {
         let Some(at) = self.evaluation_time(as_of) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        self.kept
-            .books
-            .accounts
-            .reports(&self.policy.accounts, at, min_level)
+        let reports = |books: &Books| books.accounts.reports(&self.policy.accounts, at, min_level);
+        if !self.kept.books.answers_at(at) {
+            let (_, books) = self.replay(None, Some(at))?;
+            return Ok(reports(&books));
+        }
+        Ok(reports(&self.kept.books))
     }
 
     /// Everything known about one account: its signals and its pairs, with evidence.
@@ -787,18 +855,23 @@ impl Ledger {
     /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-    /// let dossier = ledger.dossier("f-1", None);
+    /// let dossier = ledger.dossier("f-1", None)?;
     /// assert_eq!((dossier.level, dossier.pairs.len()), (Level::Medium, 1));
     /// assert_eq!(dossier.policy_digest, ledger.policy().digest());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn dossier(&self, account: &str, as_of: Option<Timestamp>) -> AccountDossier {
-        dossier_of(
-            &self.kept.books,
-            &self.policy,
-            account,
-            self.evaluation_time(as_of),
-        )
+    ///
+    /// Before the kept state's horizon, re-derived from the log as [`Ledger::account`] is.
+    pub fn dossier(
+        &self,
+        account: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<AccountDossier, LedgerError> {
+        let at = self.evaluation_time(as_of);
+        if at.is_some_and(|at| !self.kept.books.answers_at(at)) {
+            return self.rederive(account, at);
+        }
+        Ok(dossier_of(&self.kept.books, &self.policy, account, at))
     }
 
     /// Rebuilds every projection from this ledger's log alone (see [`replay`]), leaving the
@@ -1060,7 +1133,8 @@ fn replay_backend<B: riskledger_store::Backend>(
     until_seq: Option<u64>,
     as_of: Option<Timestamp>,
 ) -> Result<(Replay, Books), LedgerError> {
-    let (books, head_seq) = rebuild::rebuild(backend, until_seq, as_of)?;
+    let (mut books, head_seq) = rebuild::rebuild(backend, until_seq, as_of)?;
+    books.compact(policy);
     let replay = Replay {
         events: books.events(),
         head_seq,

@@ -84,7 +84,7 @@ impl Ledger {
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
     /// let from_the_log = ledger.rederive("f-1", None)?;
-    /// assert_eq!(serde_json::to_string(&from_the_log)?, serde_json::to_string(&ledger.dossier("f-1", None))?);
+    /// assert_eq!(serde_json::to_string(&from_the_log)?, serde_json::to_string(&ledger.dossier("f-1", None)?)?);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn rederive(
@@ -313,7 +313,7 @@ mod tests {
             finder: &Finder::default(),
         };
         snapshot::write(dir.path(), covered, state).unwrap();
-        let kept = serde_json::to_string(&ledger.dossier("f-1", None)).unwrap();
+        let kept = serde_json::to_string(&ledger.dossier("f-1", None).unwrap()).unwrap();
         drop(ledger);
         let reopened = Ledger::open(dir.path()).unwrap();
         assert_eq!(reopened.snapshot_seq(), 0, "the snapshot was not loaded");

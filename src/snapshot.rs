@@ -738,8 +738,12 @@ mod tests {
         for length in [1u64 << 63, 1 << 62, 1 << 40, 1 << 37, 1 << 30] {
             for forged_section in 0..SECTIONS {
                 // Section 0 begins with the policy digest's length; the account parts with a
-                // list of one device or account, whose name's length comes next.
+                // list of one device or account, whose name's length comes next (the head
+                // after its horizon: none).
                 let mut forged = Vec::new();
+                if forged_section == 1 {
+                    forged.push(0);
+                }
                 if forged_section > 0 {
                     forged.extend_from_slice(&1u64.to_le_bytes());
                 }

@@ -100,6 +100,7 @@ fn check_seed(seed: u64, accounts: u64) {
         .collect();
     let account_reports: BTreeMap<String, _> = ledger
         .accounts(None, Level::None)
+        .unwrap()
         .into_iter()
         .map(|r| (r.account.clone(), r))
         .collect();

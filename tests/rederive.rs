@@ -62,7 +62,7 @@ fn assert_rederived_equals_kept(
 ) -> Result<(), TestCaseError> {
     for at in times(events) {
         for account in accounts {
-            let kept = serde_json::to_string(&ledger.dossier(account, at)).unwrap();
+            let kept = serde_json::to_string(&ledger.dossier(account, at).unwrap()).unwrap();
             let rederived = serde_json::to_string(&ledger.rederive(account, at).unwrap()).unwrap();
             prop_assert_eq!(rederived, kept, "account {} at {:?}", account, at);
         }

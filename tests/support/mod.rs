@@ -3,7 +3,25 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use riskledger::events::json::parse_line;
-use riskledger::{Event, Timestamp};
+use riskledger::projections::policy::{AccountPolicy, RetentionPolicy};
+use riskledger::{Event, Policy, Timestamp};
+
+/// A policy that keeps `memory_days` and looks back one day: over the histories' two weeks,
+/// the books are compacted, drop most logins, and see events older than their horizon.
+pub fn short_memory_policy(memory_days: i64) -> Policy {
+    Policy {
+        retention: RetentionPolicy { memory_days },
+        accounts: AccountPolicy {
+            new_country_lookback_days: 1,
+            shared_device_window_days: 1,
+            foreign_majority_window_logins: 3,
+            foreign_majority_min_logins: 2,
+            new_country_min_earlier_logins: 2,
+            ..AccountPolicy::default()
+        },
+        ..Policy::default()
+    }
+}
 
 /// A valid history of `n` events drawn from `seed`: accounts, contracts, payments, flags and
 /// their resolutions, logins on shared devices from several countries, payout changes.

@@ -65,7 +65,7 @@ pub fn list(
             (render_pairs::pairs_table(&reports), reports.len(), "pairs")
         }
         Listing::Accounts => {
-            let reports = ledger.accounts(as_of, min_level);
+            let reports = ledger.accounts(as_of, min_level)?;
             if json {
                 return print_json(&reports).map(|()| ExitCode::SUCCESS);
             }
@@ -93,7 +93,7 @@ pub fn report(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
-    let kept = ledger.dossier(account, as_of);
+    let kept = ledger.dossier(account, as_of)?;
     let (dossier, status) = if from_log {
         let rederived = ledger.rederive(account, as_of)?;
         let agree = serde_json::to_value(&rederived)? == serde_json::to_value(&kept)?;

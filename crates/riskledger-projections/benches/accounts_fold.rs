@@ -12,7 +12,8 @@
 //! `cargo bench -p riskledger-projections --bench accounts_fold -- --quick`
 //!
 //! Memory is measured with a counting allocator (live heap bytes after folding the whole mix,
-//! divided by accounts) and printed before the timings.
+//! divided by accounts, then after compacting the book at the default retention horizon) and
+//! printed before the timings.
 //!
 //! For instruction counts, `ACCOUNTS_FOLD_ONCE=N` folds the logins of the mix for `N` accounts
 //! once, prints the figures and exits without running criterion:
@@ -28,7 +29,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use riskledger_events::{Body, Country, Event, Ip, Network, Role, Timestamp};
 use riskledger_projections::accounts::AccountBook;
-use riskledger_projections::policy::AccountPolicy;
+use riskledger_projections::policy::{AccountPolicy, RetentionPolicy};
 use riskledger_projections::Level;
 
 #[global_allocator]
@@ -184,13 +185,29 @@ fn bench_accounts(c: &mut Criterion) {
         std::process::exit(0);
     }
     let (events, logins) = synthesise(ACCOUNTS);
-    let (book, bytes) = measured_fold(&events);
+    let (mut book, bytes) = measured_fold(&events);
     println!(
         "accounts_fold memory: {} events, {ACCOUNTS} accounts, {logins} logins: {bytes} live \
          bytes = {} bytes per account, {:.1} per login",
         events.len(),
         bytes / ACCOUNTS as isize,
         bytes as f64 / logins as f64
+    );
+    let before = support::live_bytes();
+    let latest = events
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(Timestamp(START_MICROS));
+    book.compact(
+        &AccountPolicy::default(),
+        RetentionPolicy::default().boundary(latest),
+    );
+    let compacted = bytes + (support::live_bytes() - before);
+    println!(
+        "accounts_fold memory compacted (docs/retention.md, memory_days 30, {DAYS} days of \
+         history): {compacted} live bytes = {} bytes per account",
+        compacted / ACCOUNTS as isize
     );
     drop(book);
     let mut group = c.benchmark_group("accounts_fold");

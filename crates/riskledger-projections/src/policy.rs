@@ -1,6 +1,7 @@
 //! Every number of `spec/policy.md`, as an operator-editable policy file (TOML). The defaults
 //! are the spec's. A report names the policy it was computed under by [`Policy::digest`].
 
+use riskledger_events::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// The effective policy: both sections. Missing keys take the spec's defaults; unknown keys
@@ -22,6 +23,9 @@ pub struct Policy {
     pub pairs: PairPolicy,
     /// Section 2: the numbers of the account (leased, shared or sold) rules.
     pub accounts: AccountPolicy,
+    /// How much history the kept state holds (`docs/retention.md`). No rule reads it: it
+    /// changes where answers come from, never what they are.
+    pub retention: RetentionPolicy,
 }
 
 /// Section 1: circumvention exposure per client–freelancer pair. Pass it to
@@ -127,6 +131,43 @@ impl Default for AccountPolicy {
             new_country_min_earlier_logins: 5,
             payout_after_new_device_hours: 72,
         }
+    }
+}
+
+/// How far back from its latest event a ledger answers from memory (`docs/retention.md`).
+///
+/// ```
+/// use riskledger_events::Timestamp;
+/// use riskledger_projections::policy::RetentionPolicy;
+///
+/// let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+/// let retention = RetentionPolicy::default();
+/// assert_eq!(retention.memory_days, 30);
+/// // Midnight UTC of the day 30 days before the latest event's.
+/// assert_eq!(retention.boundary(at("2025-03-31T17:45:00Z")), at("2025-03-01T00:00:00Z"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Answers at a `T` from midnight UTC `memory_days` before the latest event's day on come
+    /// from the kept state; earlier ones from the log. A very large value keeps everything.
+    pub memory_days: i64,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy { memory_days: 30 }
+    }
+}
+
+impl RetentionPolicy {
+    /// The boundary `B` for a ledger whose latest event is at `latest`: midnight UTC,
+    /// `memory_days` before `latest`'s day (never after it).
+    pub fn boundary(&self, latest: Timestamp) -> Timestamp {
+        let day = Timestamp::MICROS_PER_DAY;
+        let latest_day = latest.as_micros().div_euclid(day);
+        let days = latest_day.saturating_sub(self.memory_days.max(0));
+        Timestamp(days.saturating_mul(day).min(latest.as_micros()))
     }
 }
 

@@ -390,22 +390,37 @@ mod properties {
         format!("acct-{i}")
     }
 
-    /// A login: account, device, hour (over 20 days, half of them in the first 3 so that one
+    /// A login: account, device, hour (over `days`, half of them in the first 3 so that one
     /// account often logs in on one device several times a day), city, whether through a VPN.
-    fn login() -> impl Strategy<Value = (usize, usize, i64, usize, bool)> {
+    fn login(days: i64) -> impl Strategy<Value = (usize, usize, i64, usize, bool)> {
         (
             0..8usize,
             0..5usize,
-            prop_oneof![0..(20 * 24i64), 0..(3 * 24i64)],
+            prop_oneof![0..(days * 24), 0..(3 * 24i64)],
             0..4usize,
             proptest::bool::weighted(0.2),
         )
     }
 
     fn history() -> impl Strategy<Value = (Vec<Event>, Vec<Event>, i64)> {
-        let logins = proptest::collection::vec(login(), 1..80);
-        let opened = proptest::collection::vec((0..8usize, 0..3usize, 0..4usize), 0..8);
-        let payouts = proptest::collection::vec((0..8usize, 0..(20 * 24i64), 0..4usize), 0..6);
+        history_over(20, false)
+    }
+
+    /// Events over `days`, in time order and shuffled, and a time within them. Accounts are
+    /// opened before the first login, or, with `opened_late`, sometimes anywhere in the span.
+    fn history_over(
+        days: i64,
+        opened_late: bool,
+    ) -> impl Strategy<Value = (Vec<Event>, Vec<Event>, i64)> {
+        let logins = proptest::collection::vec(login(days), 1..80);
+        let opened_hour = if opened_late {
+            prop_oneof![3 => Just(-1), 1 => 0..(days * 24)].boxed()
+        } else {
+            Just(-1).boxed()
+        };
+        let opened =
+            proptest::collection::vec((0..8usize, 0..3usize, 0..4usize, opened_hour), 0..8);
+        let payouts = proptest::collection::vec((0..8usize, 0..(days * 24), 0..4usize), 0..6);
         (logins, opened, payouts)
             .prop_map(|(logins, opened, payouts)| {
                 let mut events = Vec::new();
@@ -428,10 +443,11 @@ mod properties {
                         },
                     });
                 }
-                for (n, (account, role, city)) in opened.into_iter().enumerate() {
+                for (n, (account, role, city, hour)) in opened.into_iter().enumerate() {
+                    let hour = if hour < 0 { -(n as i64) } else { hour };
                     events.push(Event {
                         id: format!("o{n:03}"),
-                        at: Timestamp(BASE_MICROS - HOUR_MICROS * n as i64),
+                        at: Timestamp(BASE_MICROS + HOUR_MICROS * hour),
                         body: Body::AccountOpened {
                             account: account_name(account),
                             role: Role::ALL[role],
@@ -452,9 +468,10 @@ mod properties {
                 }
                 events
             })
-            .prop_flat_map(move |events| {
+            .prop_flat_map(move |mut events| {
+                events.sort_by_key(|e| e.at);
                 let shuffled = Just(events.clone()).prop_shuffle();
-                (Just(events), shuffled, 0..(21 * 24i64))
+                (Just(events), shuffled, 0..((days + 1) * 24))
             })
             .prop_map(|(events, shuffled, hour)| {
                 (events, shuffled, BASE_MICROS + hour * HOUR_MICROS)
@@ -603,6 +620,100 @@ mod properties {
                 }
             }
             prop_assert_eq!(actual, expected);
+        }
+    }
+
+    /// Short lookbacks and a short carry, so that compaction over 40 days drops most logins.
+    fn compaction_policy(window_days: i64, lookback_days: i64, carry: usize) -> AccountPolicy {
+        AccountPolicy {
+            shared_device_window_days: window_days,
+            new_country_lookback_days: lookback_days,
+            new_country_min_earlier_logins: 2,
+            foreign_majority_window_logins: carry,
+            foreign_majority_min_logins: 2,
+            ..AccountPolicy::default()
+        }
+    }
+
+    fn compacted(book: &AccountBook, policy: &AccountPolicy, boundary_at: i64) -> AccountBook {
+        let mut compacted = book.clone();
+        compacted.compact(policy, Timestamp(boundary_at));
+        compacted
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The promise of `docs/retention.md`: compacted at `B`, the book gives every answer
+        /// the whole book gives at every `T >= B` (reports, one account's report, level and
+        /// cluster), and flags exactly the events of its section older than `B`.
+        #[test]
+        fn a_compacted_book_answers_as_the_whole_one_from_its_boundary_on(
+            (events, shuffled, boundary_at) in history_over(40, true),
+            window_days in 1..=3i64,
+            lookback_days in 1..=3i64,
+            carry in 1..=5usize,
+        ) {
+            let policy = compaction_policy(window_days, lookback_days, carry);
+            let whole = book_of(&shuffled);
+            let book = compacted(&whole, &policy, boundary_at);
+            let names = account_names(&events);
+            let mut times: Vec<i64> = events.iter().map(|e| e.at.0).filter(|&t| t >= boundary_at).collect();
+            times.extend([boundary_at, boundary_at + HOUR_MICROS, BASE_MICROS + 50 * 24 * HOUR_MICROS]);
+            times.sort_unstable();
+            times.dedup();
+            for t in times {
+                prop_assert_eq!(reports_json(&book, &policy, t), reports_json(&whole, &policy, t), "at {}", t);
+                for name in &names {
+                    prop_assert_eq!(book.report(&policy, name, Timestamp(t)), whole.report(&policy, name, Timestamp(t)));
+                    prop_assert_eq!(book.cluster(&policy, name, Timestamp(t)), whole.cluster(&policy, name, Timestamp(t)));
+                }
+                let failures = level_and_cluster_failures("compacted", &book, &policy, &names, Timestamp(t));
+                prop_assert!(failures.is_empty(), "{}", failures.join("\n"));
+            }
+            for event in &events {
+                let of_accounts = !matches!(event.body, Body::ContractStarted { .. });
+                prop_assert_eq!(book.is_before_horizon(event), of_accounts && event.at.0 < boundary_at);
+            }
+        }
+
+        /// Folding then compacting equals compacting then folding: a book compacted at `B1`
+        /// that then folds the events at or after `B1` it had not seen, compacted at `B2`,
+        /// holds the same bytes (and digest) as the whole book compacted at `B2`; and so does
+        /// its snapshot read back. Compacting again, or at an earlier boundary, changes nothing.
+        #[test]
+        fn compaction_and_folding_commute(
+            (_, shuffled, first_at) in history_over(40, true),
+            later_hours in 0..(20 * 24i64),
+            seen_first in proptest::collection::vec(any::<bool>(), 0..100),
+            window_days in 1..=3i64,
+            lookback_days in 1..=3i64,
+            carry in 1..=5usize,
+        ) {
+            let policy = compaction_policy(window_days, lookback_days, carry);
+            let second_at = first_at + later_hours * HOUR_MICROS;
+            let expected = compacted(&book_of(&shuffled), &policy, second_at);
+            // Every event before `B1`, and some after it, is folded before the first compaction.
+            let folded_first = |n: usize, e: &Event| e.at.0 < first_at || seen_first.get(n).copied().unwrap_or(false);
+            let mut book = book_of(shuffled.iter().enumerate().filter(|(n, e)| folded_first(*n, e)).map(|(_, e)| e));
+            book.compact(&policy, Timestamp(first_at));
+            let late = shuffled.iter().enumerate().filter(|(n, e)| !folded_first(*n, e)).map(|(_, e)| e);
+            for event in late {
+                prop_assert!(!book.is_before_horizon(event));
+                book.apply(event);
+            }
+            book.compact(&policy, Timestamp(second_at));
+            prop_assert_eq!(digest(&book), digest(&expected));
+            prop_assert!(book == expected);
+            book.compact(&policy, Timestamp(second_at));
+            book.compact(&policy, Timestamp(first_at));
+            prop_assert!(book == expected);
+            let config = bincode::config::legacy();
+            let bytes = bincode::serde::encode_to_vec(&book, config).unwrap();
+            let (restored, _): (AccountBook, usize) = bincode::serde::decode_from_slice(&bytes, config).unwrap();
+            prop_assert!(restored == expected);
+            let end = BASE_MICROS + 50 * 24 * HOUR_MICROS;
+            prop_assert_eq!(reports_json(&restored, &policy, end), reports_json(&expected, &policy, end));
         }
     }
 }

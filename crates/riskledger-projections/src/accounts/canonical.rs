@@ -13,8 +13,10 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::device_index::{DeviceEntry, DeviceIndex};
+use super::devices::Link;
 use super::state::{
-    refresh_angles, AccountState, DeviceState, DeviceUse, FirstUse, HiddenLogin, LocatedLogin,
+    refresh_angles, AccountState, DeviceState, DeviceUse, FirstUse, Found, HiddenLogin, Horizon,
+    LocatedLogin,
 };
 use super::AccountBook;
 
@@ -22,6 +24,7 @@ use super::AccountBook;
 /// borrowed views below write exactly these fields, in this order.
 #[derive(Deserialize)]
 pub(super) struct Snapshot {
+    horizon: Option<Horizon>,
     accounts: Vec<AccountState>,
     devices: Vec<DeviceState>,
 }
@@ -93,6 +96,52 @@ impl<'a> Canonical<'a> {
         }
     }
 
+    fn found(&self, found: &Found) -> Found {
+        match found {
+            Found::ImpossibleTravel { from, to } => Found::ImpossibleTravel {
+                from: self.located(from),
+                to: self.located(to),
+            },
+            Found::NewCountry {
+                login,
+                earlier_logins,
+                previous,
+            } => Found::NewCountry {
+                login: self.located(login),
+                earlier_logins: *earlier_logins,
+                previous: previous.clone(),
+            },
+            Found::PayoutAfterNewDevice { device, payout } => Found::PayoutAfterNewDevice {
+                device: self.first_use(device),
+                payout: payout.clone(),
+            },
+        }
+    }
+
+    /// A device's stored links, renumbered: each pair smaller account first, sorted by pair.
+    fn links(&self, device: &DeviceState) -> Vec<Link> {
+        let mut links: Vec<Link> = device
+            .links
+            .iter()
+            .map(|link| {
+                let (a, b) = link.accounts;
+                let (a, b) = (
+                    renumber(&self.account_rank, a),
+                    renumber(&self.account_rank, b),
+                );
+                Link {
+                    accounts: (a.min(b), a.max(b)),
+                    evidence: (
+                        self.device_use(&link.evidence.0),
+                        self.device_use(&link.evidence.1),
+                    ),
+                }
+            })
+            .collect();
+        links.sort_unstable_by_key(|link| link.accounts);
+        links
+    }
+
     fn sole(&self, device: &DeviceState) -> Option<usize> {
         device.sole.map(|a| renumber(&self.account_rank, a))
     }
@@ -124,7 +173,8 @@ impl Serialize for AccountBook {
     /// The bytes of [`Snapshot`], written from borrowed views (see the module docs).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let canonical = Canonical::new(self);
-        let mut snapshot = serializer.serialize_struct("Snapshot", 2)?;
+        let mut snapshot = serializer.serialize_struct("Snapshot", 3)?;
+        snapshot.serialize_field("horizon", &self.horizon)?;
         snapshot.serialize_field(
             "accounts",
             &Seq(|| {
@@ -174,8 +224,10 @@ impl Serialize for AccountView<'_, '_> {
             located,
             hidden,
             payouts,
+            dropped_located,
+            found,
         } = account;
-        let mut state = serializer.serialize_struct("AccountState", 7)?;
+        let mut state = serializer.serialize_struct("AccountState", 9)?;
         state.serialize_field("name", name)?;
         state.serialize_field("opened", opened)?;
         let first_login = first_login.as_ref().map(|u| canonical.first_use(u));
@@ -186,6 +238,9 @@ impl Serialize for AccountView<'_, '_> {
         let hidden = || hidden.iter().map(|l| canonical.hidden(l));
         state.serialize_field("hidden", &Seq(hidden))?;
         state.serialize_field("payouts", payouts)?;
+        state.serialize_field("dropped_located", dropped_located)?;
+        let found = || found.iter().map(|f| canonical.found(f));
+        state.serialize_field("found", &Seq(found))?;
         state.end()
     }
 }
@@ -200,12 +255,14 @@ impl Serialize for DeviceView<'_, '_> {
             name,
             sole: _,
             uses,
+            links: _,
         } = device;
-        let mut state = serializer.serialize_struct("DeviceState", 3)?;
+        let mut state = serializer.serialize_struct("DeviceState", 4)?;
         state.serialize_field("name", name)?;
         state.serialize_field("sole", &canonical.sole(device))?;
         let uses = || uses.iter().map(|u| canonical.device_use(u));
         state.serialize_field("uses", &Seq(uses))?;
+        state.serialize_field("links", &canonical.links(device))?;
         state.end()
     }
 }
@@ -235,7 +292,7 @@ impl From<Snapshot> for AccountBook {
     fn from(snapshot: Snapshot) -> Self {
         let mut accounts = snapshot.accounts;
         refresh_all_angles(&mut accounts);
-        AccountBook::indexed(accounts, snapshot.devices)
+        AccountBook::indexed(snapshot.horizon, accounts, snapshot.devices)
     }
 }
 
@@ -279,6 +336,7 @@ pub struct Parts<'a> {
 #[derive(Deserialize)]
 #[serde(from = "HeadForm")]
 pub struct AccountsHead {
+    horizon: Option<Horizon>,
     devices: Vec<DeviceState>,
     accounts: Vec<AccountState>,
 }
@@ -293,6 +351,7 @@ pub struct AccountsTail {
 /// The head's encoding: the fields the head view writes, in order.
 #[derive(Deserialize)]
 struct HeadForm {
+    horizon: Option<Horizon>,
     devices: Vec<DeviceState>,
     accounts: Vec<AccountState>,
 }
@@ -305,12 +364,17 @@ struct TailForm {
 impl From<HeadForm> for AccountsHead {
     fn from(
         HeadForm {
+            horizon,
             devices,
             mut accounts,
         }: HeadForm,
     ) -> Self {
         refresh_all_angles(&mut accounts);
-        AccountsHead { devices, accounts }
+        AccountsHead {
+            horizon,
+            devices,
+            accounts,
+        }
     }
 }
 
@@ -333,16 +397,21 @@ impl AccountBook {
     /// The book the two parts of [`AccountBook::parts`] describe.
     pub fn from_parts(head: AccountsHead, tail: AccountsTail) -> Self {
         let AccountsHead {
+            horizon,
             devices,
             mut accounts,
         } = head;
         accounts.reserve_exact(tail.accounts.len());
         accounts.extend(tail.accounts);
-        AccountBook::indexed(accounts, devices)
+        AccountBook::indexed(horizon, accounts, devices)
     }
 
     /// A book of canonical accounts and devices, with its indexes built.
-    fn indexed(accounts: Vec<AccountState>, devices: Vec<DeviceState>) -> Self {
+    fn indexed(
+        horizon: Option<Horizon>,
+        accounts: Vec<AccountState>,
+        devices: Vec<DeviceState>,
+    ) -> Self {
         let account_index = accounts
             .iter()
             .enumerate()
@@ -353,6 +422,7 @@ impl AccountBook {
             account_index,
             devices,
             device_index: DeviceIndex::default(),
+            horizon,
         };
         book.index_devices();
         book
@@ -395,8 +465,9 @@ impl Serialize for PartView<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (parts, head) = (self.parts, self.head);
         let canonical = &parts.canonical;
-        let mut part = serializer.serialize_struct("Part", if head { 2 } else { 1 })?;
+        let mut part = serializer.serialize_struct("Part", if head { 3 } else { 1 })?;
         if head {
+            part.serialize_field("horizon", &canonical.book.horizon)?;
             let devices = || canonical.devices().map(|d| DeviceView(canonical, d));
             part.serialize_field("devices", &Seq(devices))?;
         }

@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::state::{until, DeviceState, DeviceUse};
 
 /// Two accounts that signed in on one device within the window of each other. The evidence is
 /// the link's first moment (the first login, in event order, with a login of the other account
 /// within the window before it) and the earliest login of the other account within that
 /// window: it does not change as `T` moves on, nor with logins after `T`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Link {
     /// The two accounts, lower index first.
     pub accounts: (usize, usize),
@@ -20,12 +22,45 @@ pub(crate) struct Link {
 /// Every link a device makes as of `at`, in one sweep over its logins in event order: each
 /// login links its account to every other account whose latest login is at most `window`
 /// earlier. Cost: the logins of the device times the accounts active on it within a window.
-pub(crate) fn device_links(device: &DeviceState, at: i64, window_micros: i64) -> Vec<Link> {
+///
+/// A compacted device (`docs/retention.md`) adds the links it stored, whose first moments are
+/// before `stored_before_at`; of the sweep over the uses it kept, only links with a first
+/// moment from then on count (the sweep cannot see further back than the uses it kept).
+pub(crate) fn device_links(
+    device: &DeviceState,
+    at: i64,
+    window_micros: i64,
+    stored_before_at: i64,
+) -> Vec<Link> {
     let uses = until(&device.uses, at);
-    if !links_anything(uses, window_micros) {
+    if device.links.is_empty() && !links_anything(uses, window_micros) {
         return Vec::new();
     }
+    let mut links: Vec<Link> = device
+        .links
+        .iter()
+        .filter(|link| link.evidence.1.at <= at)
+        .cloned()
+        .collect();
+    links.extend(new_links(device, uses, window_micros, stored_before_at));
+    if !device.links.is_empty() {
+        links.sort_unstable_by_key(|link| link.accounts);
+    }
+    links
+}
+
+/// The links of a sweep over `uses` that the device has not stored: first moments at or
+/// after `stored_before_at`, pairs it holds no link for.
+pub(crate) fn new_links<'a>(
+    device: &'a DeviceState,
+    uses: &[DeviceUse],
+    window_micros: i64,
+    stored_before_at: i64,
+) -> impl Iterator<Item = Link> + 'a {
     sweep_links(uses, window_micros)
+        .into_iter()
+        .filter(move |link| link.evidence.1.at >= stored_before_at)
+        .filter(|link| !device.links.iter().any(|s| s.accounts == link.accounts))
 }
 
 fn sweep_links(uses: &[DeviceUse], window_micros: i64) -> Vec<Link> {
@@ -153,6 +188,7 @@ mod tests {
         let device = DeviceState {
             name: "d".into(),
             sole: None,
+            links: Vec::new(),
             uses: vec![
                 use_(0, "a1", 0),
                 use_(10, "b1", 1),
@@ -160,15 +196,15 @@ mod tests {
                 use_(21, "c1", 2),
             ],
         };
-        let links = device_links(&device, 100, 10);
+        let links = device_links(&device, 100, 10, i64::MIN);
         let pairs: Vec<_> = links.iter().map(|l| l.accounts).collect();
         assert_eq!(pairs, vec![(0, 1), (1, 2)]);
         assert_eq!(&*links[0].evidence.0.id, "a1");
         assert_eq!(&*links[0].evidence.1.id, "b1");
-        assert!(device_links(&device, 100, 9)
+        assert!(device_links(&device, 100, 9, i64::MIN)
             .iter()
             .all(|l| l.accounts != (0, 1)));
-        assert!(device_links(&device, 9, 10).is_empty());
+        assert!(device_links(&device, 9, 10, i64::MIN).is_empty());
     }
 
     /// The shortcut ([`links_anything`]) never changes what the sweep finds, on a device built
@@ -210,7 +246,7 @@ mod tests {
                 let uses = until(&device.uses, at);
                 let swept = sweep_links(uses, window);
                 prop_assert_eq!(links_anything(uses, window), !swept.is_empty());
-                prop_assert_eq!(device_links(&device, at, window), swept);
+                prop_assert_eq!(device_links(&device, at, window, i64::MIN), swept);
                 Ok(())
             })
             .unwrap();

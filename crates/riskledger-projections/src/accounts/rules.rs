@@ -13,7 +13,7 @@ use super::report::{
     SignalKind, TravelFigures,
 };
 use super::state::{until, AccountState, FirstUse, LocatedLogin, Payout};
-use crate::geo::{arc_km, effective_distance_km};
+use crate::geo::{arc_km, effective_distance_km, half_central_angle};
 use crate::policy::AccountPolicy;
 use crate::Level;
 
@@ -47,7 +47,22 @@ impl<'a> Travel<'a> {
     /// `to` follows `from` in the account's located logins: its cached angle is to `from`, and
     /// `arc_km` of it is `haversine_km(from, to)` to the last bit.
     fn new(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
-        let distance_km = arc_km(to.half_angle_to_previous, policy.earth_radius_km);
+        Self::with_half_angle(policy, from, to, to.half_angle_to_previous)
+    }
+
+    /// A stored instance: its `to` may no longer follow `from` in a list that caches the angle.
+    pub fn stored(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
+        let half_angle = half_central_angle(from.point(), to.point());
+        Self::with_half_angle(policy, from, to, half_angle)
+    }
+
+    fn with_half_angle(
+        policy: &AccountPolicy,
+        from: &'a LocatedLogin,
+        to: &'a LocatedLogin,
+        half_angle: f64,
+    ) -> Self {
+        let distance_km = arc_km(half_angle, policy.earth_radius_km);
         let effective_km = round_to(
             effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km),
             10.0,
@@ -172,8 +187,8 @@ impl CountryCounts {
         self.0.iter().any(|(c, _)| *c == country)
     }
 
-    fn sorted_countries(&self) -> Vec<String> {
-        let mut countries: Vec<String> = self.0.iter().map(|(c, _)| country_text(*c)).collect();
+    pub fn sorted(&self) -> Vec<Country> {
+        let mut countries: Vec<Country> = self.0.iter().map(|(c, _)| *c).collect();
         countries.sort_unstable();
         countries
     }
@@ -257,15 +272,18 @@ impl ForeignMajority<'_> {
 pub(crate) fn new_country(
     policy: &AccountPolicy,
     located: &[LocatedLogin],
+    dropped_logins: u64,
     home: Option<Country>,
     mut found: impl FnMut(&LocatedLogin, usize, &CountryCounts) -> ControlFlow<()>,
 ) {
+    let dropped_logins = usize::try_from(dropped_logins).unwrap_or(usize::MAX);
     let lookback_micros = days_micros(policy.new_country_lookback_days);
     let mut window = CountryCounts::default();
     let mut window_start = 0;
-    for (earlier_logins, login) in located.iter().enumerate() {
+    for (position, login) in located.iter().enumerate() {
+        let earlier_logins = dropped_logins.saturating_add(position);
         let oldest = login.at.saturating_sub(lookback_micros);
-        while window_start < earlier_logins && located[window_start].at < oldest {
+        while window_start < position && located[window_start].at < oldest {
             window.remove(located[window_start].country);
             window_start += 1;
         }
@@ -285,7 +303,7 @@ pub(crate) fn new_country_signal(
     policy: &AccountPolicy,
     login: &LocatedLogin,
     earlier_logins: usize,
-    previous: &CountryCounts,
+    previous: &[Country],
     home: Option<Country>,
 ) -> Signal {
     Signal {
@@ -296,7 +314,7 @@ pub(crate) fn new_country_signal(
         figures: Figures::NewCountry(NewCountryFigures {
             country: country_text(login.country),
             home_country: home.map(country_text),
-            previous_countries: previous.sorted_countries(),
+            previous_countries: previous.iter().map(|c| country_text(*c)).collect(),
             earlier_logins,
             lookback_days: policy.new_country_lookback_days,
         }),
@@ -306,7 +324,7 @@ pub(crate) fn new_country_signal(
 /// `payout_after_new_device`: one (new device, payout change) pair that qualifies.
 pub(crate) struct PayoutAfterNewDevice<'a> {
     first_device: usize,
-    device: &'a FirstUse,
+    pub device: &'a FirstUse,
     pub payout: &'a Payout,
     after_micros: i64,
     home: Option<Country>,
@@ -334,25 +352,34 @@ pub(crate) fn payout_after_new_device<'a>(
             .filter(move |device| device.at <= at && device.device != first_login.device)
             .flat_map(move |device| {
                 payouts.iter().filter_map(move |payout| {
-                    let after_micros = payout.at.saturating_sub(device.at);
-                    if !(0..=max_micros).contains(&after_micros) {
-                        return None;
-                    }
-                    let abroad = home.is_some_and(|home| home != payout.country);
-                    Some(PayoutAfterNewDevice {
-                        first_device: first_login.device,
-                        device,
-                        payout,
-                        after_micros,
-                        home,
-                        level: if abroad { Level::High } else { Level::Medium },
-                    })
+                    let found = PayoutAfterNewDevice::new(first_login.device, device, payout, home);
+                    (0..=max_micros)
+                        .contains(&found.after_micros)
+                        .then_some(found)
                 })
             })
     })
 }
 
-impl PayoutAfterNewDevice<'_> {
+impl<'a> PayoutAfterNewDevice<'a> {
+    /// The instance of `payout` after `device`'s first use, within the hours or not.
+    pub fn new(
+        first_device: usize,
+        device: &'a FirstUse,
+        payout: &'a Payout,
+        home: Option<Country>,
+    ) -> Self {
+        let abroad = home.is_some_and(|home| home != payout.country);
+        PayoutAfterNewDevice {
+            first_device,
+            device,
+            payout,
+            after_micros: payout.at.saturating_sub(device.at),
+            home,
+            level: if abroad { Level::High } else { Level::Medium },
+        }
+    }
+
     /// `device_name` turns a device index into its id.
     pub fn signal<'n>(&self, device_name: impl Fn(usize) -> &'n str) -> Signal {
         let (device, payout) = (self.device, self.payout);

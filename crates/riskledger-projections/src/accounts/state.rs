@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::{half_central_angle, Point};
 
+use super::devices::Link;
 pub(crate) use super::id::EventId;
 
 /// The shared-device index keeps, per device, account and bucket of this length, only the
@@ -109,6 +110,57 @@ pub(crate) struct AccountState {
     pub hidden: Vec<HiddenLogin>,
     /// Every `payout_method_changed`, sorted.
     pub payouts: Vec<Payout>,
+    /// Located logins compaction dropped before the carry: `new_country` adds them to each
+    /// later login's count of earlier logins.
+    pub dropped_located: u64,
+    /// The instances compaction found before the boundary, sorted by [`Found::order`]. Only
+    /// accounts opened before the boundary are compacted (`docs/retention.md`).
+    pub found: Vec<Found>,
+}
+
+/// An instance of a one-account rule whose latest event is before the boundary, kept with
+/// what its signal is rendered from once the logins and payouts behind it are dropped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Found {
+    ImpossibleTravel {
+        from: LocatedLogin,
+        to: LocatedLogin,
+    },
+    NewCountry {
+        login: LocatedLogin,
+        earlier_logins: u64,
+        /// The countries of the lookback before it, sorted.
+        previous: Vec<Country>,
+    },
+    PayoutAfterNewDevice {
+        device: FirstUse,
+        payout: Payout,
+    },
+}
+
+impl Found {
+    /// A total order on one account's instances, whichever compaction found them.
+    pub fn order(&self) -> (u8, i64, &[u8], &[u8]) {
+        match self {
+            Found::ImpossibleTravel { from, to } => {
+                (0, to.at, to.id.as_bytes(), from.id.as_bytes())
+            }
+            Found::NewCountry { login, .. } => (1, login.at, login.id.as_bytes(), &[]),
+            Found::PayoutAfterNewDevice { device, payout } => {
+                (2, payout.at, payout.id.as_bytes(), device.id.as_bytes())
+            }
+        }
+    }
+}
+
+/// Where a compacted book's memory begins (`docs/retention.md`, stage 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Horizon {
+    /// `B`: instances before it are stored; the book answers exactly at `T >= B`.
+    pub boundary_at: i64,
+    /// `C`: midnight UTC at or before `B` minus the rules' longest lookback. Before it, located
+    /// logins are dropped but for a carry; device uses and hidden logins entirely.
+    pub kept_from_at: i64,
 }
 
 /// One device. While a single account has used it (nearly every device), its logins are those
@@ -121,6 +173,8 @@ pub(crate) struct DeviceState {
     /// The only account that used the device so far; `None` once it is shared.
     pub sole: Option<usize>,
     pub uses: Vec<DeviceUse>,
+    /// The links compaction found before the boundary, sorted by their pair of accounts.
+    pub links: Vec<Link>,
 }
 
 macro_rules! ordered {
@@ -301,6 +355,8 @@ impl AccountState {
             located: Vec::new(),
             hidden: Vec::new(),
             payouts: Vec::new(),
+            dropped_located: 0,
+            found: Vec::new(),
         }
     }
 
@@ -371,6 +427,7 @@ impl DeviceState {
             name: name.into(),
             sole: Some(account),
             uses: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -443,10 +500,10 @@ mod tests {
         assert_eq!(size_of::<DeviceUse>(), 40);
         assert_eq!(size_of::<FirstUse>(), 40);
         assert!(
-            size_of::<AccountState>() <= 192,
+            size_of::<AccountState>() <= 224,
             "{}",
             size_of::<AccountState>()
         );
-        assert_eq!(size_of::<DeviceState>(), 56);
+        assert_eq!(size_of::<DeviceState>(), 80);
     }
 }
