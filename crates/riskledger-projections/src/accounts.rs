@@ -1185,6 +1185,90 @@ mod tests {
         assert_eq!(lengths(&compacted_over(366)), lengths(&years));
     }
 
+    /// A device one account used before the boundary turns shared after it: the uses rebuilt
+    /// from its owner's logins are those from `C` on, the ones the whole book compacted keeps
+    /// (the owner's carry, before `C`, is not brought back into the device's uses).
+    #[test]
+    fn a_device_shared_after_compaction_keeps_what_the_whole_book_compacted_keeps() {
+        let policy = AccountPolicy {
+            new_country_lookback_days: 1,
+            shared_device_window_days: 1,
+            ..AccountPolicy::default()
+        };
+        let opened = |who: &str| Event {
+            id: format!("opened-{who}"),
+            at: Timestamp(START - DAY),
+            body: Body::AccountOpened {
+                account: who.into(),
+                role: riskledger_events::Role::Freelancer,
+                country: Country::parse("GB").unwrap(),
+            },
+        };
+        let mut events = vec![opened("a"), opened("b")];
+        for day in 0..10 {
+            let at = START + day * DAY + 60 * MINUTE;
+            events.push(login(format!("a{day}"), at, "a", "d", Network::Residential));
+        }
+        let boundary = Timestamp(START + 20 * DAY);
+        let later = login(
+            "b1".into(),
+            START + 21 * DAY,
+            "b",
+            "d",
+            Network::Residential,
+        );
+        let mut book = AccountBook::new();
+        events.iter().for_each(|e| book.apply(e));
+        book.compact(&policy, boundary);
+        assert!(
+            device(&book, "d").sole.is_some(),
+            "a's alone at the boundary"
+        );
+        assert_eq!(
+            account(&book, "a").located.len(),
+            10,
+            "the carry keeps a's logins"
+        );
+        book.apply(&later);
+        let mut whole = AccountBook::new();
+        events.iter().chain([&later]).for_each(|e| whole.apply(e));
+        whole.compact(&policy, boundary);
+        assert!(book == whole);
+        assert_eq!(device(&book, "d").uses.len(), 1, "b's login alone, after C");
+    }
+
+    /// `C` falls on midnight: with no lookback at all, a boundary at noon keeps the whole
+    /// day's device uses, so a later login of that day replaces the day's latest use as it
+    /// does in the whole book (dropping the morning instead would leave the noon use to be
+    /// kept beside it).
+    #[test]
+    fn the_day_of_the_boundary_is_kept_whole() {
+        let policy = AccountPolicy {
+            new_country_lookback_days: 0,
+            shared_device_window_days: 0,
+            ..AccountPolicy::default()
+        };
+        let hour = 60 * MINUTE;
+        let day = START + 10 * DAY;
+        let events = [
+            login("a1".into(), day + hour, "a", "d", Network::Residential),
+            login("b1".into(), day + 2 * hour, "b", "d", Network::Residential),
+            login("a2".into(), day + 13 * hour, "a", "d", Network::Residential),
+        ];
+        let evening = login("a3".into(), day + 23 * hour, "a", "d", Network::Residential);
+        let boundary = Timestamp(day + 12 * hour);
+        let mut book = AccountBook::new();
+        events.iter().for_each(|e| book.apply(e));
+        book.compact(&policy, boundary);
+        book.apply(&evening);
+        let mut whole = AccountBook::new();
+        events.iter().chain([&evening]).for_each(|e| whole.apply(e));
+        whole.compact(&policy, boundary);
+        assert!(book == whole);
+        let kept: Vec<&str> = device(&book, "d").uses.iter().map(|u| &*u.id).collect();
+        assert_eq!(kept, ["a1", "b1", "a3"]);
+    }
+
     /// The impossible-travel pre-filter is off for a minimum distance no one would set, where
     /// `minimum − slack` and the rounding lose their precision: this pair, one step short of
     /// the minimum unrounded, rounds up to it and fires (a case found in review).

@@ -635,6 +635,16 @@ mod properties {
         }
     }
 
+    /// A boundary on the hour, or exactly at an event (the boundary cases: an event at `B`,
+    /// its lookback reaching exactly `C`).
+    fn boundary(
+        events: &[Event],
+        hour_at: i64,
+        at_an_event: Option<proptest::sample::Index>,
+    ) -> i64 {
+        at_an_event.map_or(hour_at, |index| events[index.index(events.len())].at.0)
+    }
+
     fn compacted(book: &AccountBook, policy: &AccountPolicy, boundary_at: i64) -> AccountBook {
         let mut compacted = book.clone();
         compacted.compact(policy, Timestamp(boundary_at));
@@ -649,12 +659,14 @@ mod properties {
         /// cluster), and flags exactly the events of its section older than `B`.
         #[test]
         fn a_compacted_book_answers_as_the_whole_one_from_its_boundary_on(
-            (events, shuffled, boundary_at) in history_over(40, true),
-            window_days in 1..=3i64,
-            lookback_days in 1..=3i64,
+            (events, shuffled, hour_at) in history_over(40, true),
+            at_an_event in proptest::option::of(any::<proptest::sample::Index>()),
+            window_days in 0..=3i64,
+            lookback_days in 0..=3i64,
             carry in 1..=5usize,
         ) {
             let policy = compaction_policy(window_days, lookback_days, carry);
+            let boundary_at = boundary(&events, hour_at, at_an_event);
             let whole = book_of(&shuffled);
             let book = compacted(&whole, &policy, boundary_at);
             let names = account_names(&events);
@@ -683,14 +695,16 @@ mod properties {
         /// its snapshot read back. Compacting again, or at an earlier boundary, changes nothing.
         #[test]
         fn compaction_and_folding_commute(
-            (_, shuffled, first_at) in history_over(40, true),
-            later_hours in 0..(20 * 24i64),
+            (events, shuffled, hour_at) in history_over(40, true),
+            at_an_event in proptest::option::of(any::<proptest::sample::Index>()),
+            later_hours in prop_oneof![Just(0), 0..(20 * 24i64)],
             seen_first in proptest::collection::vec(any::<bool>(), 0..100),
-            window_days in 1..=3i64,
-            lookback_days in 1..=3i64,
+            window_days in 0..=3i64,
+            lookback_days in 0..=3i64,
             carry in 1..=5usize,
         ) {
             let policy = compaction_policy(window_days, lookback_days, carry);
+            let first_at = boundary(&events, hour_at, at_an_event);
             let second_at = first_at + later_hours * HOUR_MICROS;
             let expected = compacted(&book_of(&shuffled), &policy, second_at);
             // Every event before `B1`, and some after it, is folded before the first compaction.
