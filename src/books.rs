@@ -224,8 +224,17 @@ impl Books {
         self.accounts.horizon()
     }
 
-    /// Whether folding `event` needs history the books no longer hold.
-    pub(crate) fn is_before_horizon(&self, event: &Event) -> bool {
+    /// Whether folding `event` needs history the books no longer hold (an account event older
+    /// than the horizon): [`Books::apply`] would fold it inexactly. A ledger rebuilds its books
+    /// from the log instead.
+    ///
+    /// ```
+    /// # use riskledger::{events::json::parse_line, Policy};
+    /// let mut books = riskledger::Books::new();
+    /// assert!(!books.is_before_horizon(&parse_line(1, r#"{"id":"a","type":"account_opened","at":"2025-01-01T00:00:00Z","account":"c-1","role":"client","country":"US"}"#)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_before_horizon(&self, event: &Event) -> bool {
         self.accounts.is_before_horizon(event)
     }
 

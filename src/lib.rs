@@ -250,12 +250,13 @@ struct Kept {
 }
 
 impl Kept {
-    /// Folds the record at `seq`, the one after the head they were current to, and keeps the
-    /// books compacted at the policy's boundary (`docs/retention.md`).
+    /// Folds the record at `seq`, the one after the head they were current to. Callers fold a
+    /// batch (an append, an open's tail) and then [`Kept::compact`].
     ///
-    /// An event older than the boundary needs history the books no longer hold: the books
-    /// are rebuilt exactly from the log up to the record before it (as a replay would), the
-    /// event is folded into them, and they are compacted again. Rare: the event must be
+    /// An event older than the books' horizon needs history they no longer hold: the books
+    /// are rebuilt exactly from the log up to the record before it (as a replay would), and
+    /// stay exact, with no horizon, until the batch is compacted; so a batch costs one rebuild
+    /// at most, however many old events it holds. Rare: an account event must be
     /// `retention.memory_days` late or more. The feed and the finder are not affected.
     fn fold<B: Backend>(
         &mut self,
@@ -269,10 +270,16 @@ impl Kept {
             self.books = rebuild::rebuild(backend, Some(seq.saturating_sub(1)), None)?.0;
         }
         self.books.apply(event);
-        self.books.compact(policy);
         self.feed.observe(seq, event, &self.books, policy);
         self.finder.note(seq, event);
         Ok(())
+    }
+
+    /// Compacts the books at the policy's boundary for their latest event
+    /// (`docs/retention.md`): after every batch, so that what a snapshot stores and a digest
+    /// hashes is always the state compacted there.
+    fn compact(&mut self, policy: &Policy) {
+        self.books.compact(policy);
     }
 }
 
@@ -364,6 +371,7 @@ impl Ledger {
                 .kept
                 .fold(record.seq, &record.event, &ledger.policy, backend)?;
         }
+        ledger.kept.compact(&ledger.policy);
         let tail = ledger.log.head().seq - snapshot_seq;
         if tail >= OPEN_SNAPSHOT_AFTER_EVENTS.min(ledger.snapshot_every_events) {
             // A long tail was just replayed: keep the result, so that the next open (a CLI
@@ -404,7 +412,7 @@ impl Ledger {
             return Default::default();
         }
         if state.policy_digest != policy.digest() {
-            // The books do not depend on the policy, but the feed's history of levels does.
+            // The feed's history of levels and the books' compaction depend on it.
             tracing::info!("projection snapshot was made under another policy; rebuilding");
             return Default::default();
         }
@@ -644,6 +652,7 @@ impl Ledger {
                 }
             }
         }
+        self.kept.compact(&self.policy);
         self.snapshot_if_due();
         Ok(receipt)
     }
@@ -805,7 +814,7 @@ impl Ledger {
             return Ok(None);
         };
         if !self.kept.books.answers_at(at) {
-            return Ok(self.rederive(account, Some(at))?.signals);
+            return Ok(self.dossier_from_log(account, at)?.signals);
         }
         Ok(self
             .kept
@@ -839,8 +848,7 @@ impl Ledger {
         };
         let reports = |books: &Books| books.accounts.reports(&self.policy.accounts, at, min_level);
         if !self.kept.books.answers_at(at) {
-            let (_, books) = self.replay(None, Some(at))?;
-            return Ok(reports(&books));
+            return Ok(reports(&self.books_from_log(at)?));
         }
         Ok(reports(&self.kept.books))
     }
@@ -868,8 +876,8 @@ impl Ledger {
         as_of: Option<Timestamp>,
     ) -> Result<AccountDossier, LedgerError> {
         let at = self.evaluation_time(as_of);
-        if at.is_some_and(|at| !self.kept.books.answers_at(at)) {
-            return self.rederive(account, at);
+        if let Some(at) = at.filter(|&at| !self.kept.books.answers_at(at)) {
+            return self.dossier_from_log(account, at);
         }
         Ok(dossier_of(&self.kept.books, &self.policy, account, at))
     }
@@ -894,6 +902,27 @@ impl Ledger {
         as_of: Option<Timestamp>,
     ) -> Result<(Replay, Books), LedgerError> {
         replay_backend(self.log.backend(), &self.policy, until_seq, as_of)
+    }
+
+    /// An account's dossier at a `T` before the horizon: re-derived from its records, or, for
+    /// a cluster too large to re-derive, from books rebuilt from the log up to `T`.
+    fn dossier_from_log(
+        &self,
+        account: &str,
+        at: Timestamp,
+    ) -> Result<AccountDossier, LedgerError> {
+        match self.rederive(account, Some(at)) {
+            Err(LedgerError::TooLarge { .. }) => {
+                let books = self.books_from_log(at)?;
+                Ok(dossier_of(&books, &self.policy, account, Some(at)))
+            }
+            answered => answered,
+        }
+    }
+
+    /// Books folded exactly from the log's events up to `T` (never compacted: exact at `T`).
+    fn books_from_log(&self, at: Timestamp) -> Result<Books, LedgerError> {
+        Ok(rebuild::rebuild(self.log.backend(), None, Some(at))?.0)
     }
 
     /// The digest of the current state (see [`Books::digest`]).

@@ -49,8 +49,8 @@ use crate::books::Books;
 use crate::feed::Feed;
 use crate::finder::Finder;
 
-/// What a snapshot holds: the projections, the change feed, the policy the feed's levels were
-/// computed under (the books themselves do not depend on the policy) and the finder.
+/// What a snapshot holds: the projections (compacted under the policy), the change feed, the
+/// policy the feed's levels and the compaction were computed under, and the finder.
 #[derive(Clone, Default)]
 pub struct State {
     pub policy_digest: String,

@@ -41,7 +41,9 @@ use state::{
 use crate::policy::AccountPolicy;
 use crate::Level;
 
-/// The fold state of section 2. Its serde form (for snapshots) and its digest are canonical:
+/// The fold state of section 2. Exact at every `T` until it is [compacted](AccountBook::compact);
+/// afterwards exact at every `T` from its [horizon](AccountBook::horizon) on, and not before it
+/// (a ledger answers earlier `T`s from its log). Its serde form (for snapshots) and its digest are canonical:
 /// accounts and devices sorted by id, so the same set of events gives the same bytes whatever
 /// order they arrived in.
 ///
@@ -183,7 +185,10 @@ impl AccountBook {
     }
 
     /// Folds one event in. Events may come in any order and more than once: only event time
-    /// (then id) places them. Events of other sections are ignored.
+    /// (then id) places them. Events of other sections are ignored. Once the book is
+    /// [compacted](AccountBook::compact), an event of this section older than its horizon is
+    /// folded inexactly: check [`is_before_horizon`](AccountBook::is_before_horizon) and
+    /// rebuild instead, as the ledger does.
     ///
     /// ```
     /// # use riskledger_events::{json::parse_line, Timestamp};
@@ -922,12 +927,12 @@ fn signal_order_at(at: i64) -> i64 {
     }
 }
 
-/// The devices an account had used by `at`.
 /// The instances compaction stored for `account`, with events up to `at`.
 fn until_found(account: &AccountState, at: i64) -> impl Iterator<Item = &Found> + '_ {
     account.found.iter().filter(move |found| found.at() <= at)
 }
 
+/// The devices an account had used by `at`.
 fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize> + '_ {
     account
         .devices
