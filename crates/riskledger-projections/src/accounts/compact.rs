@@ -328,9 +328,10 @@ fn drop_before<T>(list: &mut Vec<T>, is_before: impl Fn(&T) -> bool) {
     }
 }
 
-/// Gives memory back once a list holds less than half of what it reserved.
+/// Gives back what a list reserved beyond an eighth more than it holds: compaction is what
+/// bounds memory, and a list's next push doubles it again anyway.
 fn shrink_if_sparse<T>(list: &mut Vec<T>) {
-    if list.capacity() > 2 * list.len() + 4 {
+    if list.capacity() > list.len() + list.len() / 8 + 4 {
         list.shrink_to_fit();
     }
 }
