@@ -583,14 +583,14 @@ impl AccountBook {
             .collect();
         signals.extend(self.shared_device_signals(policy, index, shared));
         signals.extend(
-            rules::foreign_majority(policy, located, home)
+            rules::foreign_majority(policy, until(&account.carried, at), located, home)
                 .map(|found| (found.at(), found.signal())),
         );
-        let dropped = account.dropped_located;
+        let earlier = account.logins_before_located();
         rules::new_country(
             policy,
             located,
-            dropped,
+            earlier,
             home,
             |login, earlier, previous| {
                 if login.at >= stored_before {
@@ -651,7 +651,8 @@ impl AccountBook {
             }
         }
         let located = until(&account.located, at);
-        if rules::foreign_majority(policy, located, home).is_some() {
+        let carried = until(&account.carried, at);
+        if rules::foreign_majority(policy, carried, located, home).is_some() {
             level.add(SignalKind::ForeignMajority, Level::Medium);
             if level.is_high() {
                 return Level::High;
@@ -668,8 +669,8 @@ impl AccountBook {
             }
         }
         if level.level() == Level::None {
-            let dropped = account.dropped_located;
-            rules::new_country(policy, located, dropped, home, |login, _, _| {
+            let earlier = account.logins_before_located();
+            rules::new_country(policy, located, earlier, home, |login, _, _| {
                 if login.at < stored_before {
                     return ControlFlow::Continue(());
                 }
@@ -1185,7 +1186,9 @@ mod tests {
             "a and b on the home computer, found once, stored"
         );
         let a = account(&years, "a");
-        assert_eq!(a.dropped_located as usize + a.located.len(), 4 * 3 * 366);
+        let kept = a.carried.len() + a.located.len();
+        assert_eq!(a.dropped_located as usize + kept, 4 * 3 * 366);
+        assert_eq!(a.carried.len(), 19, "the carry but its last, slimmed");
         // A year, or three: the same lists.
         assert_eq!(lengths(&compacted_over(366)), lengths(&years));
     }
@@ -1229,11 +1232,9 @@ mod tests {
             device(&book, "d").sole.is_some(),
             "a's alone at the boundary"
         );
-        assert_eq!(
-            account(&book, "a").located.len(),
-            10,
-            "the carry keeps a's logins"
-        );
+        let a = account(&book, "a");
+        let kept = (a.carried.len(), a.located.len());
+        assert_eq!(kept, (9, 1), "the carry keeps a's logins, the last whole");
         book.apply(&later);
         let mut whole = AccountBook::new();
         events.iter().chain([&later]).for_each(|e| whole.apply(e));

@@ -27,7 +27,7 @@ pub use policy::Policy;
 /// assert!(loadable(STATE_VERSION));
 /// assert!(!loadable(STATE_VERSION - 1)); // rebuilt from the log instead
 /// ```
-pub const STATE_VERSION: u32 = 4;
+pub const STATE_VERSION: u32 = 5;
 
 /// Bytes the state digests buffer before they reach the hasher: their encodings are written a
 /// few bytes at a time, and BLAKE3 hashes a long input many chunks at once (SIMD) where it

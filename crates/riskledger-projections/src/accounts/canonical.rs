@@ -222,12 +222,13 @@ impl Serialize for AccountView<'_, '_> {
             first_login,
             devices: _,
             located,
+            carried,
             hidden,
             payouts,
             dropped_located,
             found,
         } = account;
-        let mut state = serializer.serialize_struct("AccountState", 9)?;
+        let mut state = serializer.serialize_struct("AccountState", 10)?;
         state.serialize_field("name", name)?;
         state.serialize_field("opened", opened)?;
         let first_login = first_login.as_ref().map(|u| canonical.first_use(u));
@@ -235,6 +236,7 @@ impl Serialize for AccountView<'_, '_> {
         state.serialize_field("devices", &canonical.first_uses(account))?;
         let located = || located.iter().map(|l| canonical.located(l));
         state.serialize_field("located", &Seq(located))?;
+        state.serialize_field("carried", carried)?;
         let hidden = || hidden.iter().map(|l| canonical.hidden(l));
         state.serialize_field("hidden", &Seq(hidden))?;
         state.serialize_field("payouts", payouts)?;

@@ -28,7 +28,7 @@ use riskledger_events::{Body, Country, Event, Timestamp};
 use super::devices::new_links;
 use super::report::{Signal, SignalKind};
 use super::rules::{self, PayoutAfterNewDevice, Travel};
-use super::state::{until, AccountState, DeviceState, Found, Horizon, LocatedLogin};
+use super::state::{until, AccountState, CarriedLogin, DeviceState, Found, Horizon, LocatedLogin};
 use super::AccountBook;
 use crate::policy::AccountPolicy;
 use crate::Level;
@@ -231,21 +231,38 @@ fn compact_account(
         account.found.extend(found);
         account.found.sort_by(|a, b| a.order().cmp(&b.order()));
     }
-    let carry = policy.foreign_majority_window_logins.max(1);
-    let before_kept = account.located.partition_point(|l| l.at < kept_from_at);
-    let dropped = before_kept.saturating_sub(carry);
-    if dropped > 0 {
-        account.located.drain(..dropped);
-        account.dropped_located = account.dropped_located.saturating_add(dropped as u64);
-        // The first kept login has no predecessor in the list any more.
-        if let Some(first) = account.located.first_mut() {
-            first.half_angle_to_previous = 0.0;
-        }
-        shrink_if_sparse(&mut account.located);
-    }
+    carry_before(
+        account,
+        kept_from_at,
+        policy.foreign_majority_window_logins.max(1),
+    );
     drop_before(&mut account.payouts, |payout| {
         payout.at < horizon.boundary_at
     });
+}
+
+/// Keeps the last `carry` located logins before `C`: the last one whole in `located`
+/// (`impossible_travel` pairs it with the first from `C` on), the others slimmed in `carried`
+/// (`foreign_majority` reads their countries and ids); counts the rest as dropped.
+fn carry_before(account: &mut AccountState, kept_from_at: i64, carry: usize) {
+    let before_kept = account.located.partition_point(|l| l.at < kept_from_at);
+    if before_kept < 2 {
+        return;
+    }
+    let slimmed = account
+        .located
+        .drain(..before_kept - 1)
+        .map(CarriedLogin::from);
+    account.carried.extend(slimmed);
+    // The first login left has no predecessor in the list any more.
+    account.located[0].half_angle_to_previous = 0.0;
+    let dropped = account.carried.len().saturating_sub(carry - 1);
+    if dropped > 0 {
+        account.carried.drain(..dropped);
+        account.dropped_located = account.dropped_located.saturating_add(dropped as u64);
+    }
+    shrink_if_sparse(&mut account.located);
+    shrink_if_sparse(&mut account.carried);
 }
 
 /// The instances of the one-account rules whose latest event is in `[from_at, to_at)`. Reads
@@ -278,7 +295,9 @@ fn found_between(
         .saturating_mul(Timestamp::MICROS_PER_DAY);
     let window_from =
         located.partition_point(|login| login.at < from_at.saturating_sub(lookback_micros));
-    let earlier = account.dropped_located.saturating_add(window_from as u64);
+    let earlier = account
+        .logins_before_located()
+        .saturating_add(window_from as u64);
     rules::new_country(
         policy,
         &located[window_from..],

@@ -12,7 +12,7 @@ use super::report::{
     round_to, Figures, ForeignMajorityFigures, NewCountryFigures, PayoutFigures, Signal,
     SignalKind, TravelFigures,
 };
-use super::state::{until, AccountState, FirstUse, LocatedLogin, Payout};
+use super::state::{until, AccountState, CarriedLogin, FirstUse, LocatedLogin, Payout};
 use crate::geo::{arc_km, effective_distance_km, half_central_angle};
 use crate::policy::AccountPolicy;
 use crate::Level;
@@ -207,32 +207,40 @@ impl CountryCounts {
 /// last `window` located logins, at least `min` exist and one foreign country has at least
 /// `percent` of them. Needs a home country.
 pub(crate) struct ForeignMajority<'a> {
-    window: &'a [LocatedLogin],
+    /// The window: the end of the carried logins (a compacted account's), then of the located.
+    carried: &'a [CarriedLogin],
+    located: &'a [LocatedLogin],
     home: Country,
     country: Country,
     count: usize,
 }
 
+/// `carried` and `located` are one sequence: every carried login is earlier than the first
+/// located one (`compact.rs`).
 pub(crate) fn foreign_majority<'a>(
     policy: &AccountPolicy,
+    carried: &'a [CarriedLogin],
     located: &'a [LocatedLogin],
     home: Option<Country>,
 ) -> Option<ForeignMajority<'a>> {
     let home = home?;
-    let window = &located[located
-        .len()
-        .saturating_sub(policy.foreign_majority_window_logins)..];
-    if window.len() < policy.foreign_majority_min_logins || window.is_empty() {
+    let wanted = policy.foreign_majority_window_logins;
+    let located = &located[located.len().saturating_sub(wanted)..];
+    let carried = &carried[carried.len().saturating_sub(wanted - located.len())..];
+    let window_logins = carried.len() + located.len();
+    if window_logins < policy.foreign_majority_min_logins || window_logins == 0 {
         return None;
     }
     let mut counts = CountryCounts::default();
-    window.iter().for_each(|login| counts.add(login.country));
+    carried.iter().for_each(|login| counts.add(login.country));
+    located.iter().for_each(|login| counts.add(login.country));
     let (country, count) = counts.top_other_than(home)?;
     // Integer comparison: count / len >= percent / 100, exactly.
-    let majority =
-        (count as u128) * 100 >= u128::from(policy.foreign_majority_percent) * window.len() as u128;
+    let majority = (count as u128) * 100
+        >= u128::from(policy.foreign_majority_percent) * window_logins as u128;
     majority.then_some(ForeignMajority {
-        window,
+        carried,
+        located,
         home,
         country,
         count,
@@ -242,22 +250,28 @@ pub(crate) fn foreign_majority<'a>(
 impl ForeignMajority<'_> {
     /// The time of its latest login.
     pub fn at(&self) -> i64 {
-        self.window[self.window.len() - 1].at
+        match (self.located.last(), self.carried.last()) {
+            (Some(login), _) => login.at,
+            (None, Some(login)) => login.at,
+            (None, None) => i64::MIN,
+        }
     }
 
     pub fn signal(&self) -> Signal {
-        let window = self.window;
+        let window_logins = self.carried.len() + self.located.len();
+        let carried = self.carried.iter().map(|login| login.id.to_string());
+        let located = self.located.iter().map(|login| login.id.to_string());
         Signal {
             kind: SignalKind::ForeignMajority,
             level: Level::Medium,
             at: rfc3339(self.at()),
-            events: window.iter().map(|login| login.id.to_string()).collect(),
+            events: carried.chain(located).collect(),
             figures: Figures::ForeignMajority(ForeignMajorityFigures {
                 country: country_text(self.country),
                 home_country: country_text(self.home),
-                window_logins: window.len(),
+                window_logins,
                 country_logins: self.count,
-                share_percent: round_to(self.count as f64 * 100.0 / window.len() as f64, 10.0),
+                share_percent: round_to(self.count as f64 * 100.0 / window_logins as f64, 10.0),
             }),
         }
     }

@@ -57,6 +57,24 @@ pub(crate) struct LocatedLogin {
     pub half_angle_to_previous: f64,
 }
 
+/// A located login of the carry before `C`, as much of it as `foreign_majority` reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CarriedLogin {
+    pub at: i64,
+    pub id: EventId,
+    pub country: Country,
+}
+
+impl From<LocatedLogin> for CarriedLogin {
+    fn from(login: LocatedLogin) -> Self {
+        CarriedLogin {
+            at: login.at,
+            id: login.id,
+            country: login.country,
+        }
+    }
+}
+
 /// A login through vpn, tor or hosting: kept only for the shared-device index, compacted like
 /// it (the earliest and the latest per device and bucket).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,7 +122,11 @@ pub(crate) struct AccountState {
     /// The first login from each device the account ever used; few per account.
     pub devices: Vec<FirstUse>,
     /// Every located login, sorted: the location rules need the whole sequence for any `T`.
+    /// Compacted, the logins from `C` on and the last one before it (`compact.rs`).
     pub located: Vec<LocatedLogin>,
+    /// Compacted, the rest of the carry before `located`, slimmed: `foreign_majority`'s
+    /// window reads only their times, ids and countries.
+    pub carried: Vec<CarriedLogin>,
     /// Non-located logins, sorted, at most two per device and bucket: what the shared-device
     /// index needs of them once a device is shared.
     pub hidden: Vec<HiddenLogin>,
@@ -190,6 +212,7 @@ macro_rules! ordered {
 ordered!(
     Opened,
     LocatedLogin,
+    CarriedLogin,
     HiddenLogin,
     FirstUse,
     Payout,
@@ -353,6 +376,7 @@ impl AccountState {
             first_login: None,
             devices: Vec::new(),
             located: Vec::new(),
+            carried: Vec::new(),
             hidden: Vec::new(),
             payouts: Vec::new(),
             dropped_located: 0,
@@ -382,6 +406,12 @@ impl AccountState {
     }
 
     /// When the account first signed in on `device`; `None` when it never did.
+    /// How many located logins precede the first of `located`: dropped or carried.
+    pub fn logins_before_located(&self) -> u64 {
+        let carried = self.carried.len() as u64;
+        self.dropped_located.saturating_add(carried)
+    }
+
     pub fn first_use_of(&self, device: usize) -> Option<i64> {
         self.devices
             .iter()
@@ -497,10 +527,11 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<LocatedLogin>(), 72);
         assert_eq!(size_of::<HiddenLogin>(), 40);
+        assert_eq!(size_of::<CarriedLogin>(), 40);
         assert_eq!(size_of::<DeviceUse>(), 40);
         assert_eq!(size_of::<FirstUse>(), 40);
         assert!(
-            size_of::<AccountState>() <= 224,
+            size_of::<AccountState>() <= 248,
             "{}",
             size_of::<AccountState>()
         );
