@@ -836,8 +836,8 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// At a `T` before the kept state's horizon ([`Books::horizon`]) this is a replay of the
-    /// log up to `T` ([`Ledger::replay`]): seconds at millions of events.
+    /// At a `T` before the kept state's horizon ([`Books::horizon`]) the books are folded from
+    /// the log's events up to `T`: seconds at millions of events.
     pub fn accounts(
         &self,
         as_of: Option<Timestamp>,

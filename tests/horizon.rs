@@ -92,6 +92,12 @@ fn answers_before_the_horizon_come_from_the_log_and_equal_the_whole_history() {
                 assert_eq!(answered, expected, "{context} account {name}");
                 let dossier = ledger.dossier(&name, Some(t)).unwrap();
                 assert_eq!(dossier.signals, expected, "{context} account {name}");
+                let pairs = whole.pairs().reports_for_account(&policy.pairs, &name, t);
+                assert_eq!(
+                    json(&dossier.pairs),
+                    json(&pairs),
+                    "{context} account {name}"
+                );
             }
         }
     }

@@ -93,8 +93,19 @@ pub fn report(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let ledger = open(data, policy)?;
-    let kept = ledger.dossier(account, as_of)?;
-    let (dossier, status) = if from_log {
+    let horizon = ledger.books().horizon();
+    let at = ledger.evaluation_time(as_of);
+    let before_horizon = at.zip(horizon).is_some_and(|(at, horizon)| at < horizon);
+    if from_log && before_horizon {
+        eprintln!(
+            "riskledger: {} is before the kept state's horizon ({}): the dossier comes from the \
+             log either way, and there is no kept answer to compare it with",
+            at.map_or_else(String::new, |t| t.to_rfc3339()),
+            horizon.map_or_else(String::new, |t| t.to_rfc3339()),
+        );
+    }
+    let (dossier, status) = if from_log && !before_horizon {
+        let kept = ledger.dossier(account, as_of)?;
         let rederived = ledger.rederive(account, as_of)?;
         let agree = serde_json::to_value(&rederived)? == serde_json::to_value(&kept)?;
         if !agree {
@@ -111,7 +122,7 @@ pub fn report(
         };
         (rederived, status)
     } else {
-        (kept, ExitCode::SUCCESS)
+        (ledger.dossier(account, as_of)?, ExitCode::SUCCESS)
     };
     if json {
         print_json(&dossier)?;

@@ -175,10 +175,10 @@ impl Found {
         match self {
             Found::ImpossibleTravel { .. } => (SignalKind::ImpossibleTravel, Level::High),
             Found::NewCountry { .. } => (SignalKind::NewCountry, Level::Low),
-            Found::PayoutAfterNewDevice { device, payout } => {
-                let found = PayoutAfterNewDevice::new(usize::MAX, device, payout, home);
-                (SignalKind::PayoutAfterNewDevice, found.level)
-            }
+            Found::PayoutAfterNewDevice { payout, .. } => (
+                SignalKind::PayoutAfterNewDevice,
+                rules::payout_level(payout, home),
+            ),
         }
     }
 }

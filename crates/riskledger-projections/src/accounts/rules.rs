@@ -383,14 +383,13 @@ impl<'a> PayoutAfterNewDevice<'a> {
         payout: &'a Payout,
         home: Option<Country>,
     ) -> Self {
-        let abroad = home.is_some_and(|home| home != payout.country);
         PayoutAfterNewDevice {
             first_device,
             device,
             payout,
             after_micros: payout.at.saturating_sub(device.at),
             home,
-            level: if abroad { Level::High } else { Level::Medium },
+            level: payout_level(payout, home),
         }
     }
 
@@ -418,6 +417,16 @@ impl<'a> PayoutAfterNewDevice<'a> {
 }
 
 /// Event ids in event order (time, then id).
+/// A payout change after a new device is `high` when its country is not home, else `medium`.
+pub(crate) fn payout_level(payout: &Payout, home: Option<Country>) -> Level {
+    let abroad = home.is_some_and(|home| home != payout.country);
+    if abroad {
+        Level::High
+    } else {
+        Level::Medium
+    }
+}
+
 pub(crate) fn ordered_ids<const N: usize>(mut events: [(i64, &str); N]) -> Vec<String> {
     events.sort();
     events.iter().map(|(_, id)| id.to_string()).collect()
