@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // How risky, and why? Every signal names the events it rests on.
-    if let Some(pair) = ledger.pair("c-1", "f-1", None) {
+    if let Some(pair) = ledger.pair("c-1", "f-1", None)? {
         println!(
             "pair c-1/f-1: {} ({}), conversion fee at stake {} {}",
             pair.level,
@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // As of an earlier moment: only the events up to then count.
     let before_flag = riskledger::Timestamp::parse_rfc3339("2025-03-01T00:00:00Z")?;
     let then = ledger
-        .pair("c-1", "f-1", Some(before_flag))
+        .pair("c-1", "f-1", Some(before_flag))?
         .map(|p| p.level);
     println!(
         "the same pair on 2025-03-01: {}",

@@ -6,7 +6,7 @@ use riskledger_projections::pairs::PairBook;
 use riskledger_projections::policy::{AccountPolicy, PairPolicy};
 use riskledger_projections::{Level, Policy};
 
-const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v2";
+const STATE_DIGEST_CONTEXT: &str = "riskledger 2026-11-22 state digest v3";
 
 /// The projections of a set of events. The fold is order-independent: the same events in any
 /// arrival order give the same books and the same digest.
@@ -211,6 +211,7 @@ impl Books {
         if let Some(latest) = self.latest_at {
             let boundary = policy.retention.boundary(latest);
             self.accounts.compact(&policy.accounts, boundary);
+            self.pairs.compact(&policy.pairs, boundary);
         }
     }
 
@@ -221,11 +222,12 @@ impl Books {
     /// assert_eq!(riskledger::Books::new().horizon(), None);
     /// ```
     pub fn horizon(&self) -> Option<Timestamp> {
-        self.accounts.horizon()
+        self.accounts.horizon().max(self.pairs.horizon())
     }
 
     /// Whether folding `event` needs history the books no longer hold (an account event older
-    /// than the horizon): [`Books::apply`] would fold it inexactly. A ledger rebuilds its books
+    /// than the horizon, a payment older than the horizon minus the trailing year):
+    /// [`Books::apply`] would fold it inexactly. A ledger rebuilds its books
     /// from the log instead.
     ///
     /// ```
@@ -235,7 +237,7 @@ impl Books {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_before_horizon(&self, event: &Event) -> bool {
-        self.accounts.is_before_horizon(event)
+        self.accounts.is_before_horizon(event) || self.pairs.is_before_horizon(event)
     }
 
     /// Whether an answer at `at` comes from these books (or from the log).

@@ -17,7 +17,7 @@
 //! ];
 //! let events = lines.iter().enumerate().map(|(i, l)| parse_line(i as u64 + 1, l)).collect::<Result<Vec<_>, _>>()?;
 //! ledger.append(&events, &AppendOptions::default())?;
-//! let pair = ledger.pair("c-1", "f-1", None).expect("the pair met on the platform");
+//! let pair = ledger.pair("c-1", "f-1", None)?.expect("the pair met on the platform");
 //! assert_eq!(pair.level, Level::Medium); // an open request to pay off the platform
 //! assert_eq!(pair.conversion_fee_minor, 499_200); // 12% of 2,080 h at $20/h
 //! assert!(ledger.verify().ok());
@@ -197,7 +197,7 @@ impl Default for LedgerOptions {
 /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
 /// let mut ledger = Ledger::open(dir.path())?;
 /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-/// assert_eq!(ledger.pair("c-1", "f-1", None).unwrap().level, Level::Medium);
+/// assert_eq!(ledger.pair("c-1", "f-1", None)?.unwrap().level, Level::Medium);
 /// ledger.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -344,7 +344,7 @@ impl Ledger {
     /// policy.pairs.fee_basis_points = 1000; // 10% instead of the spec's 12%
     /// let mut ledger = Ledger::open_with(dir.path(), LedgerOptions { policy, ..LedgerOptions::default() })?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-    /// assert_eq!(ledger.pair("c-1", "f-1", None).unwrap().conversion_fee_minor, 520_000);
+    /// assert_eq!(ledger.pair("c-1", "f-1", None)?.unwrap().conversion_fee_minor, 520_000);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
@@ -739,24 +739,38 @@ impl Ledger {
     /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-    /// let pair = ledger.pair("c-1", "f-1", None).expect("they met on the platform");
+    /// let pair = ledger.pair("c-1", "f-1", None)?.expect("they met on the platform");
     /// assert_eq!(pair.level, Level::Medium);
     /// assert_eq!(pair.signals[0].events, ["f"]); // the evidence: the flag event
     /// let before_the_flag = riskledger::Timestamp::parse_rfc3339("2025-01-31T00:00:00Z")?;
-    /// assert_eq!(ledger.pair("c-1", "f-1", Some(before_the_flag)).unwrap().level, Level::None);
+    /// assert_eq!(ledger.pair("c-1", "f-1", Some(before_the_flag))?.unwrap().level, Level::None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// At a `T` before the kept state's horizon ([`Books::horizon`]) the answer is re-derived
+    /// from the pair's records in the log ([`Ledger::rederive_pair`]): milliseconds, not
+    /// microseconds, and an error if the log cannot be read.
     pub fn pair(
         &self,
         client: &str,
         freelancer: &str,
         as_of: Option<Timestamp>,
-    ) -> Option<PairReport> {
-        let at = self.evaluation_time(as_of)?;
-        self.kept
-            .books
-            .pairs
-            .report(&self.policy.pairs, client, freelancer, at)
+    ) -> Result<Option<PairReport>, LedgerError> {
+        let Some(at) = self.evaluation_time(as_of) else {
+            return Ok(None);
+        };
+        let report = |books: &Books| {
+            books
+                .pairs
+                .report(&self.policy.pairs, client, freelancer, at)
+        };
+        if !self.kept.books.answers_at(at) {
+            return match self.rederive_pair(client, freelancer, Some(at)) {
+                Err(LedgerError::TooLarge { .. }) => Ok(report(&self.books_from_log(at)?)),
+                answered => answered,
+            };
+        }
+        Ok(report(&self.kept.books))
     }
 
     /// Every pair at or above `min_level`, sorted by client then freelancer.
@@ -769,19 +783,27 @@ impl Ledger {
     /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-    /// let at_risk = ledger.pairs(None, Level::Medium);
+    /// let at_risk = ledger.pairs(None, Level::Medium)?;
     /// assert_eq!((at_risk[0].client.as_str(), at_risk[0].conversion_fee_minor), ("c-1", 624_000));
-    /// assert!(ledger.pairs(None, Level::High).is_empty());
+    /// assert!(ledger.pairs(None, Level::High)?.is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn pairs(&self, as_of: Option<Timestamp>, min_level: Level) -> Vec<PairReport> {
+    ///
+    /// At a `T` before the kept state's horizon ([`Books::horizon`]) the books are folded from
+    /// the log's events up to `T`: seconds at millions of events.
+    pub fn pairs(
+        &self,
+        as_of: Option<Timestamp>,
+        min_level: Level,
+    ) -> Result<Vec<PairReport>, LedgerError> {
         let Some(at) = self.evaluation_time(as_of) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        self.kept
-            .books
-            .pairs
-            .reports(&self.policy.pairs, at, min_level)
+        let reports = |books: &Books| books.pairs.reports(&self.policy.pairs, at, min_level);
+        if !self.kept.books.answers_at(at) {
+            return Ok(reports(&self.books_from_log(at)?));
+        }
+        Ok(reports(&self.kept.books))
     }
 
     /// One account's leased/shared-account signals at `as_of`.

@@ -110,7 +110,7 @@ impl Ledger {
     /// # let flag = line(2, r#"{"id":"f","type":"flag_raised","at":"2025-02-01T08:00:00Z","flag":"fl-1","reporter":"system","subject":"c-1","counterparty":"f-1","reason":"off_platform_payment"}"#);
     /// let mut ledger = Ledger::open(dir.path())?;
     /// ledger.append(&[contract, flag], &AppendOptions::default())?;
-    /// assert_eq!(ledger.rederive_pair("c-1", "f-1", None)?, ledger.pair("c-1", "f-1", None));
+    /// assert_eq!(ledger.rederive_pair("c-1", "f-1", None)?, ledger.pair("c-1", "f-1", None)?);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn rederive_pair(

@@ -95,6 +95,7 @@ fn check_seed(seed: u64, accounts: u64) {
     );
     let pair_reports: BTreeMap<(String, String), _> = ledger
         .pairs(None, Level::None)
+        .unwrap()
         .into_iter()
         .map(|r| ((r.client.clone(), r.freelancer.clone()), r))
         .collect();

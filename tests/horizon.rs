@@ -1,4 +1,4 @@
-//! The retention horizon at the ledger (`docs/retention.md`, stage 2): the kept books are
+//! The retention horizon at the ledger (`docs/retention.md`, stages 2 and 3): the kept books are
 //! compacted, an answer before their horizon comes from the log and equals the whole
 //! history's, and an event older than the horizon makes the ledger rebuild its books exactly.
 //! Histories are drawn from fixed seeds, printed on failure.
@@ -70,6 +70,16 @@ fn answers_before_the_horizon_come_from_the_log_and_equal_the_whole_history() {
             json(whole.accounts()),
             "seed {seed}"
         );
+        // Payments older than the horizon minus the trailing year were dropped.
+        let bytes = |pairs| {
+            bincode::serde::encode_to_vec(pairs, bincode::config::legacy())
+                .unwrap()
+                .len()
+        };
+        assert!(
+            bytes(ledger.books().pairs()) < bytes(whole.pairs()),
+            "seed {seed}"
+        );
         let latest = ledger.books().latest_event_at().unwrap();
         let micros = |t: Timestamp| t.as_micros();
         let times = [
@@ -80,12 +90,26 @@ fn answers_before_the_horizon_come_from_the_log_and_equal_the_whole_history() {
             Timestamp((micros(horizon) + micros(latest)) / 2),
             latest,
         ];
+        let mut pairs_seen = 0;
         for t in times {
             let context = format!("seed {seed} at {t}");
             let expected = whole.accounts().reports(&policy.accounts, t, Level::None);
             assert!(!expected.is_empty(), "{context}");
             let answered = ledger.accounts(Some(t), Level::None).unwrap();
             assert_eq!(json(&answered), json(&expected), "{context}");
+            let expected = whole.pairs().reports(&policy.pairs, t, Level::None);
+            pairs_seen += expected.len();
+            let answered = ledger.pairs(Some(t), Level::None).unwrap();
+            assert_eq!(json(&answered), json(&expected), "{context}");
+            for pair in &expected {
+                let (client, freelancer) = (&pair.client, &pair.freelancer);
+                let answered = ledger.pair(client, freelancer, Some(t)).unwrap();
+                assert_eq!(
+                    answered.as_ref(),
+                    Some(pair),
+                    "{context} pair {client} {freelancer}"
+                );
+            }
             for name in account_names(&events) {
                 let expected = whole.accounts().report(&policy.accounts, &name, t);
                 let answered = ledger.account(&name, Some(t)).unwrap();
@@ -100,6 +124,7 @@ fn answers_before_the_horizon_come_from_the_log_and_equal_the_whole_history() {
                 );
             }
         }
+        assert!(pairs_seen > 0, "seed {seed}");
     }
 }
 
@@ -109,23 +134,34 @@ fn an_event_older_than_the_horizon_rebuilds_the_books_exactly() {
         let policy = short_memory_policy(1);
         let in_order = history(seed, 300);
         let mut events = in_order.clone();
-        // The earliest login arrives last, about two weeks late.
-        let late_at = (0..events.len())
-            .filter(|&i| matches!(events[i].body, Body::Login { .. }))
-            .min_by_key(|&i| events[i].at)
-            .unwrap();
-        let late = events.remove(late_at);
+        // The earliest login and the earliest payment arrive last, about two weeks late.
+        let earliest = |events: &[Event], of_kind: fn(&Body) -> bool| {
+            (0..events.len())
+                .filter(|&i| of_kind(&events[i].body))
+                .min_by_key(|&i| events[i].at)
+                .unwrap()
+        };
+        let late_login = events.remove(earliest(&events, |b| matches!(b, Body::Login { .. })));
+        let late_payment = events.remove(earliest(&events, |b| matches!(b, Body::Payment { .. })));
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = ledger_of(dir.path(), &policy, &events);
         let horizon = ledger.books().horizon().unwrap();
         assert!(
-            late.at < horizon,
+            late_login.at < horizon,
             "seed {seed}: the login is older than the horizon"
         );
-        ledger
-            .append(std::slice::from_ref(&late), &AppendOptions::default())
-            .unwrap();
-        events.push(late);
+        for late in [late_payment, late_login] {
+            assert!(
+                ledger.books().is_before_horizon(&late),
+                "seed {seed}: {late:?} needs a rebuild"
+            );
+            ledger
+                .append(std::slice::from_ref(&late), &AppendOptions::default())
+                .unwrap();
+            let (replayed, _) = ledger.replay(None, None).unwrap();
+            assert_eq!(ledger.state_digest(), replayed.state_digest, "seed {seed}");
+            events.push(late);
+        }
         let (replayed, _) = ledger.replay(None, None).unwrap();
         assert_eq!(ledger.state_digest(), replayed.state_digest, "seed {seed}");
         let latest = ledger.books().latest_event_at().unwrap();

@@ -68,7 +68,7 @@ fn assert_rederived_equals_kept(
         }
         for (client, freelancer) in pairs {
             let rederived = ledger.rederive_pair(client, freelancer, at).unwrap();
-            let kept = ledger.pair(client, freelancer, at);
+            let kept = ledger.pair(client, freelancer, at).unwrap();
             prop_assert_eq!(
                 rederived,
                 kept,

@@ -72,7 +72,7 @@ proptest! {
         let (full, _) = reopened.replay(None, None).unwrap();
         prop_assert_eq!(full.state_digest, incremental);
         prop_assert_eq!(full.events, n as u64);
-        prop_assert_eq!(reopened.pairs(None, Level::None).len(), reopened.books().pairs().len());
+        prop_assert_eq!(reopened.pairs(None, Level::None).unwrap().len(), reopened.books().pairs().len());
     }
 
     #[test]
@@ -113,8 +113,8 @@ fn answers_as_of_t_equal_a_ledger_holding_only_the_events_up_to_t() {
     some.append(&early, &AppendOptions::default()).unwrap();
     let json = |v: &dyn erased::Json| v.json();
     assert_eq!(
-        json(&all.pairs(Some(t), Level::None)),
-        json(&some.pairs(Some(t), Level::None))
+        json(&all.pairs(Some(t), Level::None).unwrap()),
+        json(&some.pairs(Some(t), Level::None).unwrap())
     );
     assert_eq!(
         json(&all.accounts(Some(t), Level::None).unwrap()),

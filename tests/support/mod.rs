@@ -3,11 +3,12 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use riskledger::events::json::parse_line;
-use riskledger::projections::policy::{AccountPolicy, RetentionPolicy};
+use riskledger::projections::policy::{AccountPolicy, PairPolicy, RetentionPolicy};
 use riskledger::{Event, Policy, Timestamp};
 
-/// A policy that keeps `memory_days` and looks back one day: over the histories' two weeks,
-/// the books are compacted, drop most logins, and see events older than their horizon.
+/// A policy that keeps `memory_days`, looks back one day and sums a trailing "year" of three
+/// days: over the histories' two weeks, the books are compacted, drop most logins and
+/// payments, and see events older than their horizon.
 pub fn short_memory_policy(memory_days: i64) -> Policy {
     Policy {
         retention: RetentionPolicy { memory_days },
@@ -19,7 +20,12 @@ pub fn short_memory_policy(memory_days: i64) -> Policy {
             new_country_min_earlier_logins: 2,
             ..AccountPolicy::default()
         },
-        ..Policy::default()
+        // A trailing "year" of three days, so that pair compaction drops payments too.
+        pairs: PairPolicy {
+            trailing_days: 3,
+            payments_stopped_days: 2,
+            ..PairPolicy::default()
+        },
     }
 }
 

@@ -303,7 +303,7 @@ pub fn demo(data: &Path, accounts: u64, seed: u64, json: bool) -> anyhow::Result
     let verification: VerifyReport = ledger.verify().into();
     drop(ledger);
     let ledger = Ledger::open(data)?;
-    let pairs = ledger.pairs(None, riskledger::Level::Medium);
+    let pairs = ledger.pairs(None, riskledger::Level::Medium)?;
     let accounts_at_risk = ledger.accounts(None, riskledger::Level::Medium)?;
     if json {
         print_json(&serde_json::json!({

@@ -58,7 +58,7 @@ pub fn list(
     let ledger = open(data, policy)?;
     let (table, count, noun) = match listing {
         Listing::Pairs => {
-            let reports = ledger.pairs(as_of, min_level);
+            let reports = ledger.pairs(as_of, min_level)?;
             if json {
                 return print_json(&reports).map(|()| ExitCode::SUCCESS);
             }

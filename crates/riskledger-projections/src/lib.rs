@@ -27,7 +27,7 @@ pub use policy::Policy;
 /// assert!(loadable(STATE_VERSION));
 /// assert!(!loadable(STATE_VERSION - 1)); // rebuilt from the log instead
 /// ```
-pub const STATE_VERSION: u32 = 5;
+pub const STATE_VERSION: u32 = 6;
 
 /// Bytes the state digests buffer before they reach the hasher: their encodings are written a
 /// few bytes at a time, and BLAKE3 hashes a long input many chunks at once (SIMD) where it
@@ -35,6 +35,14 @@ pub const STATE_VERSION: u32 = 5;
 pub(crate) const DIGEST_BUFFER_BYTES: usize = 64 * 1024;
 
 use serde::{Deserialize, Serialize};
+
+/// Gives back what a list reserved beyond an eighth more than it holds: compaction is what
+/// bounds memory, and a list's next push doubles it again anyway.
+pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
+    if list.capacity() > list.len() + list.len() / 8 + 4 {
+        list.shrink_to_fit();
+    }
+}
 
 /// How risky: `none` < `low` < `medium` < `high`. Every report carries one; compare levels
 /// with `<` and `>=` to pick what to act on.

@@ -7,6 +7,7 @@
 //! down in `docs/policy-pairs.md`.
 
 mod arena;
+mod compact;
 mod digest;
 mod eval;
 mod money;

@@ -193,11 +193,142 @@ proptest! {
     }
 }
 
-/// The digest must be able to tell books apart: one more payment changes it.
-#[test]
-fn the_digest_sees_every_fact() {
-    let start = Event {
-        id: "e1".into(),
+/// A policy whose trailing year and `payments_stopped` numbers are drawn small as well as
+/// default, so that compaction's boundaries fall among a generated history's payments.
+fn compaction_policy() -> impl Strategy<Value = PairPolicy> {
+    (
+        prop_oneof![2 => Just(365i64), 2 => 0i64..=60, 1 => Just(-3i64)],
+        prop_oneof![Just(60i64), 0i64..=30],
+        1u64..=4,
+    )
+        .prop_map(
+            |(trailing_days, payments_stopped_days, min_payments)| PairPolicy {
+                trailing_days,
+                payments_stopped_days,
+                payments_stopped_min_payments: min_payments,
+                ..PairPolicy::default()
+            },
+        )
+}
+
+/// Where a drawn boundary falls.
+#[derive(Clone, Copy, Debug)]
+enum Boundary {
+    /// Midnight of a day of the history.
+    Midnight(i64),
+    /// An event's time.
+    AtAnEvent(prop::sample::Index),
+    /// An event's time plus the trailing year, give or take a microsecond: the event is then
+    /// at `P`, the last time compaction drops payments at, or either side of it.
+    TrailingYearAfter(prop::sample::Index, i64),
+}
+
+fn boundary() -> impl Strategy<Value = Boundary> {
+    prop_oneof![
+        (0i64..1200).prop_map(Boundary::Midnight),
+        any::<prop::sample::Index>().prop_map(Boundary::AtAnEvent),
+        (any::<prop::sample::Index>(), -1i64..=1)
+            .prop_map(|(i, nudge)| Boundary::TrailingYearAfter(i, nudge)),
+    ]
+}
+
+fn boundary_at(events: &[Event], policy: &PairPolicy, boundary: Boundary) -> i64 {
+    match boundary {
+        Boundary::AtAnEvent(index) if !events.is_empty() => index.get(events).at.0,
+        Boundary::TrailingYearAfter(index, nudge) if !events.is_empty() => {
+            index.get(events).at.0 + policy.trailing_days.max(0) * DAY_MICROS + nudge
+        }
+        Boundary::Midnight(day) => EPOCH_MICROS + day * DAY_MICROS,
+        _ => EPOCH_MICROS,
+    }
+}
+
+fn compacted(book: &PairBook, policy: &PairPolicy, boundary_at: i64) -> PairBook {
+    let mut book = book.clone();
+    book.compact(policy, Timestamp(boundary_at));
+    book
+}
+
+/// Every account's reports and every pair's level at `at`, as text.
+fn answers_at(book: &PairBook, policy: &PairPolicy, at: Timestamp) -> String {
+    let mut answers = all_reports_json(book, policy, at);
+    for client in ["c-0", "c-1", "c-2"] {
+        let reports = book.reports_for_account(policy, client, at);
+        answers.push_str(&serde_json::to_string(&reports).expect("reports serialise"));
+        for freelancer in ["f-0", "f-1", "f-2"] {
+            answers.push_str(&format!("{:?}", book.level(policy, client, freelancer, at)));
+        }
+    }
+    answers
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Stage 3's promise: from the boundary on, a compacted book gives every answer of the
+    /// whole one.
+    #[test]
+    fn a_compacted_book_answers_as_the_whole_one_from_its_boundary_on(
+        events in history(),
+        policy in compaction_policy(),
+        drawn in boundary(),
+    ) {
+        let boundary_at = boundary_at(&events, &policy, drawn);
+        let whole = book_of(&events);
+        let book = compacted(&whole, &policy, boundary_at);
+        prop_assert_eq!(book.horizon(), Some(Timestamp(boundary_at)));
+        let from_boundary_on = evaluation_times(&events).into_iter().filter(|at| at.0 >= boundary_at);
+        for at in std::iter::once(Timestamp(boundary_at)).chain(from_boundary_on) {
+            prop_assert_eq!(answers_at(&book, &policy, at), answers_at(&whole, &policy, at), "at {}", at.0);
+        }
+    }
+
+    /// Compacting at `B1`, folding the later events, then compacting at `B2` gives the state
+    /// (digest, answers, snapshot) of compacting the whole book at `B2`.
+    #[test]
+    fn compaction_and_folding_commute(
+        (events, shuffled) in history().prop_flat_map(|events| {
+            let shuffled = Just(events.clone()).prop_shuffle();
+            (Just(events), shuffled)
+        }),
+        policy in compaction_policy(),
+        drawn in boundary(),
+        later_days in prop_oneof![Just(0i64), 0i64..400],
+        seen_first in proptest::collection::vec(any::<bool>(), 0..90),
+    ) {
+        let first_at = boundary_at(&events, &policy, drawn);
+        let second_at = first_at + later_days * DAY_MICROS;
+        let expected = compacted(&book_of(&shuffled), &policy, second_at);
+        let mut book = PairBook::new();
+        book.compact(&policy, Timestamp(first_at));
+        // What is before the first horizon, and some of the rest, is folded before it.
+        let (first, late): (Vec<_>, Vec<_>) = shuffled.iter().enumerate().partition(|(n, e)| {
+            book.is_before_horizon(e) || seen_first.get(*n).copied().unwrap_or(false)
+        });
+        let mut book = book_of(first.into_iter().map(|(_, e)| e));
+        book.compact(&policy, Timestamp(first_at));
+        for (_, event) in late {
+            prop_assert!(!book.is_before_horizon(event));
+            book.apply(event);
+        }
+        book.compact(&policy, Timestamp(second_at));
+        prop_assert_eq!(digest(&book), digest(&expected));
+        book.compact(&policy, Timestamp(first_at));
+        prop_assert_eq!(digest(&book), digest(&expected));
+        let config = bincode::config::legacy();
+        let bytes = bincode::serde::encode_to_vec(&book, config).expect("a book encodes");
+        let (restored, _): (PairBook, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).expect("a snapshot decodes");
+        prop_assert_eq!(digest(&restored), digest(&expected));
+        let end = Timestamp(EPOCH_MICROS + 1200 * DAY_MICROS);
+        prop_assert_eq!(answers_at(&restored, &policy, end), answers_at(&expected, &policy, end));
+    }
+}
+
+/// `k-1`, a fixed-price contract between `c-1` and `f-1`, started at the epoch.
+fn fixed_price_start(id: &str) -> Event {
+    Event {
+        id: id.into(),
         at: Timestamp(EPOCH_MICROS),
         body: Body::ContractStarted {
             contract: "k-1".into(),
@@ -207,7 +338,64 @@ fn the_digest_sees_every_fact() {
             kind: ContractKind::Fixed,
             rate_minor: None,
         },
+    }
+}
+
+/// Years of weekly payments compacted keep a year's worth per contract, and the count.
+#[test]
+fn years_of_payments_compacted_keep_the_trailing_year() {
+    let start = fixed_price_start("s");
+    let weeks = 3 * 52;
+    let payments = (1..=weeks).map(|week| Event {
+        id: format!("p-{week:03}"),
+        at: Timestamp(EPOCH_MICROS + week * 7 * DAY_MICROS),
+        body: Body::Payment {
+            contract: "k-1".into(),
+            amount_minor: 1_000,
+            currency: Currency(*b"USD"),
+        },
+    });
+    let events: Vec<Event> = std::iter::once(start).chain(payments).collect();
+    let policy = PairPolicy::default();
+    let last_at = EPOCH_MICROS + weeks * 7 * DAY_MICROS;
+    let boundary_at = last_at - 30 * DAY_MICROS;
+    let whole = book_of(&events);
+    let book = compacted(&whole, &policy, boundary_at);
+    let at = Timestamp(last_at + 61 * DAY_MICROS);
+    let report = book
+        .report(&policy, "c-1", "f-1", at)
+        .expect("the pair exists");
+    assert_eq!(report, whole.report(&policy, "c-1", "f-1", at).unwrap());
+    // `T` is 61 days after the last payment: weeks 113 to 156 are in its trailing year.
+    assert_eq!(
+        (report.trailing_payments, report.trailing_payments_minor),
+        (44, 44_000)
+    );
+    let stopped = report
+        .signals
+        .iter()
+        .find(|s| s.kind == riskledger_projections::pairs::SignalKind::PaymentsStopped);
+    let Some(riskledger_projections::pairs::SignalEvidence::PaymentsStopped(evidence)) =
+        stopped.map(|s| &s.evidence)
+    else {
+        panic!("payments stopped: {report:?}");
     };
+    assert_eq!(evidence.payments, 156);
+    assert_eq!(stopped.unwrap().events, ["s", "p-156"]);
+    let bytes = |book: &PairBook| {
+        bincode::serde::encode_to_vec(book, bincode::config::legacy())
+            .unwrap()
+            .len()
+    };
+    // `P` = `B` − 365 days = 395 days before the last payment: weeks 1 to 99 are at or before
+    // it, and 98 of them are dropped (16 bytes each); the horizon costs 16 bytes.
+    assert_eq!(bytes(&whole) - bytes(&book), 98 * 16 - 16);
+}
+
+/// The digest must be able to tell books apart: one more payment changes it.
+#[test]
+fn the_digest_sees_every_fact() {
+    let start = fixed_price_start("e1");
     let payment = |id: &str, amount_minor: u64| Event {
         id: id.into(),
         at: Timestamp(EPOCH_MICROS + DAY_MICROS),

@@ -31,6 +31,7 @@ use super::rules::{self, PayoutAfterNewDevice, Travel};
 use super::state::{until, AccountState, CarriedLogin, DeviceState, Found, Horizon, LocatedLogin};
 use super::AccountBook;
 use crate::policy::AccountPolicy;
+use crate::shrink_if_sparse;
 use crate::Level;
 
 impl AccountBook {
@@ -344,13 +345,5 @@ fn drop_before<T>(list: &mut Vec<T>, is_before: impl Fn(&T) -> bool) {
     if before > 0 {
         list.drain(..before);
         shrink_if_sparse(list);
-    }
-}
-
-/// Gives back what a list reserved beyond an eighth more than it holds: compaction is what
-/// bounds memory, and a list's next push doubles it again anyway.
-fn shrink_if_sparse<T>(list: &mut Vec<T>) {
-    if list.capacity() > list.len() + list.len() / 8 + 4 {
-        list.shrink_to_fit();
     }
 }

@@ -65,7 +65,15 @@ impl PairBook {
             DIGEST_BUFFER_BYTES,
             hasher,
         ));
-        feed.text("riskledger pairs state v1");
+        feed.text("riskledger pairs state v2");
+        match self.horizon {
+            None => feed.tag(0),
+            Some(horizon) => {
+                feed.tag(1);
+                feed.int(horizon.boundary_at);
+                feed.int(horizon.summed_after_at);
+            }
+        }
         self.digest_contracts(&mut feed);
         self.digest_flags(&mut feed);
         self.digest_exemptions(&mut feed);
@@ -114,6 +122,7 @@ impl PairBook {
                     feed.text(self.paid.id_text(end.id).as_str());
                 }
             }
+            feed.uint(u64::from(record.dropped_payments));
             feed.uint(record.payments.len() as u64);
             for payment in &record.payments {
                 let (amount_minor, currency) =

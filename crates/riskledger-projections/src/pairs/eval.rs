@@ -22,6 +22,9 @@ struct LiveContract<'a> {
     start: ContractStart,
     /// Payments with `at <= T`, sorted.
     payments: &'a [PaymentFact],
+    /// Payments compaction dropped, all before `payments` (and before the horizon, so before
+    /// any `T` the book answers for).
+    dropped_payments: u32,
     /// The currency the payment facts hold their amounts in.
     pay_currency: [u8; 3],
     open: bool,
@@ -143,7 +146,7 @@ impl PairBook {
     fn payment_count_and_last(&self, contracts: &[LiveContract<'_>]) -> PaymentFigures {
         let mut figures = PaymentFigures::default();
         for contract in contracts {
-            figures.count += contract.payments.len() as u64;
+            figures.count += u64::from(contract.dropped_payments) + contract.payments.len() as u64;
             if let Some(&last) = contract.payments.last() {
                 figures.last = Some(match figures.last {
                     Some(kept) if self.later_or_same(&kept, &last) => kept,
@@ -208,6 +211,7 @@ impl PairBook {
                 slot,
                 start,
                 payments: &record.payments[..upto],
+                dropped_payments: record.dropped_payments,
                 pay_currency: record.pay_currency,
                 open,
             });

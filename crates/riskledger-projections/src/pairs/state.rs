@@ -58,6 +58,19 @@ pub struct PairBook {
     pub(crate) flags_by_members: FastMap<(u32, u32), Vec<u32>>,
     /// Pairs with at least one contract linked (what [`PairBook::len`] counts).
     pub(crate) pairs_with_contracts: usize,
+    /// Where the last compaction left the book (`None`: never compacted, exact at every `T`).
+    pub(crate) horizon: Option<PairHorizon>,
+}
+
+/// Where a compacted book's memory begins (`docs/retention.md`, stage 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PairHorizon {
+    /// `B`: the book answers exactly at every `T >= B`.
+    pub(crate) boundary_at: i64,
+    /// `P`: `B` minus the trailing year. No `T >= B` sums a payment at or before it, so each
+    /// contract keeps only the last of those (the pair's last payment at some `T`) and counts
+    /// the others ([`ContractRecord::dropped_payments`]).
+    pub(crate) summed_after_at: i64,
 }
 
 /// One client–freelancer pair, created by the first event that names it.
@@ -96,7 +109,8 @@ pub(crate) struct FeePaidFact {
 /// numeric id of a known shape), like the payments'.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct ContractRecord {
-    /// Sorted by `(at, event id, amount, currency)`, without exact duplicates.
+    /// Sorted by `(at, event id, amount, currency)`, without exact duplicates. After a
+    /// compaction at most one of them is at or before [`PairHorizon::summed_after_at`].
     pub(crate) payments: Vec<PaymentFact>,
     start_at: i64,
     start_rate_minor: u64,
@@ -113,6 +127,9 @@ pub(crate) struct ContractRecord {
     /// The currency of the first payment this contract received: the currency payment facts
     /// hold their amount in (see `payments.rs`).
     pub(crate) pay_currency: [u8; 3],
+    /// Payments dropped by compaction, all earlier than the first one in `payments`: they
+    /// still count towards `payments_stopped`'s minimum.
+    pub(crate) dropped_payments: u32,
 }
 
 impl ContractRecord {
@@ -130,6 +147,7 @@ impl ContractRecord {
             start_currency: [0; 3],
             start_hourly: false,
             pay_currency: [0; 3],
+            dropped_payments: 0,
         }
     }
 
