@@ -11,7 +11,9 @@
 //! `cargo bench -p riskledger-projections --bench pairs_fold -- --quick`
 //!
 //! Memory is measured with a counting allocator around building the book (live bytes after the
-//! fold, divided by pairs) and printed before the timings.
+//! fold, divided by pairs) and printed before the timings. Then the same mix stretched over 2, 4
+//! and 8 years (10,000 new pairs a year), compacted at the default horizon of its latest event
+//! as a ledger keeps it: the steady state of a marketplace that keeps running.
 
 mod support;
 use std::hint::black_box;
@@ -24,14 +26,15 @@ use riskledger_events::{
 };
 use riskledger_projections::pairs::PairBook;
 use riskledger_projections::policy::PairPolicy;
-use riskledger_projections::Level;
+use riskledger_projections::{Level, Policy};
 
 #[global_allocator]
 static ALLOCATOR: support::Counting = support::Counting;
 
-const PAIRS: u64 = 20_000;
-const CLIENTS: u64 = 6_000;
-const FREELANCERS: u64 = 15_000;
+/// Pairs, clients and freelancers per year of the mix (two years: 20,000 pairs).
+const PAIRS_PER_YEAR: u64 = 10_000;
+const CLIENTS_PER_YEAR: u64 = 3_000;
+const FREELANCERS_PER_YEAR: u64 = 7_500;
 const START_MICROS: i64 = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z
 const DAY_MICROS: i64 = Timestamp::MICROS_PER_DAY;
 const WEEK_MICROS: i64 = 7 * DAY_MICROS;
@@ -117,18 +120,21 @@ impl Mix {
     }
 }
 
-/// The synthetic marketplace, as events in (mostly) event-time order.
-fn marketplace(with_payments: bool) -> Vec<Event> {
+/// The synthetic marketplace over `years`, as events in (mostly) event-time order.
+fn marketplace(with_payments: bool, years: u64) -> Vec<Event> {
     let mut mix = Mix {
         rng: Rng(0x9e37_79b9_7f4a_7c15),
         events: Vec::new(),
         next_contract: 0,
         next_flag: 0,
     };
-    for _ in 0..PAIRS {
-        let client = format!("client-{:05}", mix.rng.below(CLIENTS));
-        let freelancer = format!("freelancer-{:05}", mix.rng.below(FREELANCERS));
-        let met_micros = START_MICROS + mix.rng.below(730) as i64 * DAY_MICROS;
+    for _ in 0..PAIRS_PER_YEAR * years {
+        let client = format!("client-{:05}", mix.rng.below(CLIENTS_PER_YEAR * years));
+        let freelancer = format!(
+            "freelancer-{:05}",
+            mix.rng.below(FREELANCERS_PER_YEAR * years)
+        );
+        let met_micros = START_MICROS + mix.rng.below(365 * years) as i64 * DAY_MICROS;
         mix.contract(&client, &freelancer, met_micros);
         if mix.rng.one_in(5) {
             let later = met_micros + mix.rng.below(200) as i64 * DAY_MICROS;
@@ -256,9 +262,34 @@ fn report_memory(events: &[Event], without_payments: &[Event]) {
     );
 }
 
+/// Live bytes per pair of the mix over `years`, folded and compacted at the default horizon
+/// of its latest event (`docs/retention.md`, stage 3), as a ledger keeps it.
+fn report_compacted_memory(years: u64) {
+    let events = marketplace(true, years);
+    let policy = Policy::default();
+    let latest = events.iter().map(|e| e.at).max().expect("a mix has events");
+    let boundary = policy.retention.boundary(latest);
+    let before = support::live_bytes();
+    let mut book = fold(&events);
+    let whole = support::live_bytes() - before;
+    book.compact(&policy.pairs, boundary);
+    let compacted = support::live_bytes() - before;
+    let pairs = book.len() as isize;
+    eprintln!(
+        "pairs_fold memory, {years}-year mix ({} events, {pairs} pairs), compacted at {boundary}: \
+         {compacted} bytes = {} bytes/pair ({} before compaction)",
+        events.len(),
+        compacted / pairs,
+        whole / pairs,
+    );
+}
+
 fn bench_pairs(c: &mut Criterion) {
-    let events = marketplace(true);
-    report_memory(&events, &marketplace(false));
+    let events = marketplace(true, 2);
+    report_memory(&events, &marketplace(false, 2));
+    for years in [2, 4, 8] {
+        report_compacted_memory(years);
+    }
     for _ in 0..3 {
         report_one_fold(&events);
     }

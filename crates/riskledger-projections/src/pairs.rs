@@ -14,7 +14,6 @@ mod money;
 mod payments;
 mod report;
 mod state;
-mod wordkey;
 
 pub use report::{
     FlagEvidence, FlagState, NamedAs, PairReport, PairSignal, PairStatus, SignalEvidence,
@@ -96,11 +95,10 @@ impl PairBook {
     }
 
     fn find_pair(&self, client: &str, freelancer: &str) -> Option<u32> {
-        let key = (
+        self.pair_lookup(
             self.account_lookup(client)?,
             self.account_lookup(freelancer)?,
-        );
-        self.pair_index.get(&key).copied()
+        )
     }
 
     /// Every pair at `at` whose level is at least `min_level`, sorted by client then

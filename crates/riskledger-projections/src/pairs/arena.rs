@@ -67,7 +67,19 @@ impl Arena {
         self.try_get(at).unwrap_or(PLACEHOLDER)
     }
 
+    /// The bytes of the text stored at `at`, unchecked as UTF-8 (for comparing names in the
+    /// indexes); the placeholder's for a reference this arena never returned.
+    #[inline]
+    pub(crate) fn bytes(&self, at: TextRef) -> &[u8] {
+        self.try_bytes(at).unwrap_or(PLACEHOLDER.as_bytes())
+    }
+
     fn try_get(&self, at: TextRef) -> Option<&str> {
+        std::str::from_utf8(self.try_bytes(at)?).ok()
+    }
+
+    #[inline]
+    fn try_bytes(&self, at: TextRef) -> Option<&[u8]> {
         let mut cursor = at as usize;
         let mut len: usize = 0;
         let mut shift = 0u32;
@@ -81,7 +93,7 @@ impl Arena {
             shift += 7;
         }
         let end = cursor.checked_add(len)?;
-        std::str::from_utf8(self.bytes.get(cursor..end)?).ok()
+        self.bytes.get(cursor..end)
     }
 }
 

@@ -4,15 +4,16 @@
 //! payments are kept sorted by the same key, and outputs and digests are built from names.
 
 use std::cmp::Ordering;
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
 use riskledger_events::{Body, ContractKind, Currency, Event, FlagOutcome, FlagReason};
 use serde::{Deserialize, Serialize};
 
 use super::arena::{Arena, TextRef};
 pub(crate) use super::payments::PaymentFact;
 use super::payments::PaymentTables;
-use super::wordkey::WordKey;
-use crate::keys::{FastMap, IdKey};
+use crate::keys::FastMap;
 
 /// "No slot" in the `u32` links and account references below.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -37,21 +38,29 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// assert_eq!((report.level, report.exposure_minor), (Level::Medium, 624_000));
 /// assert!(book.report(&policy, "c-1", "f-1", at("2024-01-01T00:00:00Z")).is_none()); // not met yet
 /// ```
+///
+/// The four indexes (account, pair, contract and flag names to slots) hold slots only: a
+/// lookup hashes the name and compares it with the name the slot points at in `text` (for a
+/// pair, the two account slots in `pairs`). They are not written to snapshots; reading a book
+/// back rebuilds them (see [`StoredPairBook`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "StoredPairBook")]
 pub struct PairBook {
     pub(crate) text: Arena,
-    account_index: FastMap<IdKey, u32>,
+    #[serde(skip_serializing)]
+    account_index: HashTable<u32>,
     /// Account slot → its name in `text`.
     pub(crate) account_names: Vec<TextRef>,
-    pub(crate) pair_index: FastMap<(u32, u32), u32>,
+    #[serde(skip_serializing)]
+    pair_index: HashTable<u32>,
     pub(crate) pairs: Vec<PairRecord>,
-    contract_index: FastMap<WordKey, u32>,
-    /// Contracts whose id is too long for a [`WordKey`].
-    long_contract_index: FastMap<Box<str>, u32>,
+    #[serde(skip_serializing)]
+    contract_index: HashTable<u32>,
     pub(crate) contracts: Vec<ContractRecord>,
     /// What payment facts point into: id shapes, ids kept as text, unusual amounts.
     pub(crate) paid: PaymentTables,
-    flag_index: FastMap<IdKey, u32>,
+    #[serde(skip_serializing)]
+    flag_index: HashTable<u32>,
     pub(crate) flags: Vec<FlagRecord>,
     /// Unordered account pair (lower slot first) → flags with a pair reason naming both.
     /// May hold flags whose winning `flag_raised` no longer names the pair; readers re-check.
@@ -71,6 +80,86 @@ pub(crate) struct PairHorizon {
     /// contract keeps only the last of those (the pair's last payment at some `T`) and counts
     /// the others ([`ContractRecord::dropped_payments`]).
     pub(crate) summed_after_at: i64,
+}
+
+/// A [`PairBook`] as its snapshot holds it: every field but the indexes, in the same order
+/// (bincode is not self-describing, so the order is the format).
+#[derive(Deserialize)]
+struct StoredPairBook {
+    text: Arena,
+    account_names: Vec<TextRef>,
+    pairs: Vec<PairRecord>,
+    contracts: Vec<ContractRecord>,
+    paid: PaymentTables,
+    flags: Vec<FlagRecord>,
+    flags_by_members: FastMap<(u32, u32), Vec<u32>>,
+    pairs_with_contracts: usize,
+    horizon: Option<PairHorizon>,
+}
+
+impl From<StoredPairBook> for PairBook {
+    fn from(stored: StoredPairBook) -> Self {
+        let mut book = PairBook {
+            text: stored.text,
+            account_index: HashTable::new(),
+            account_names: stored.account_names,
+            pair_index: HashTable::new(),
+            pairs: stored.pairs,
+            contract_index: HashTable::new(),
+            contracts: stored.contracts,
+            paid: stored.paid,
+            flag_index: HashTable::new(),
+            flags: stored.flags,
+            flags_by_members: stored.flags_by_members,
+            pairs_with_contracts: stored.pairs_with_contracts,
+            horizon: stored.horizon,
+        };
+        book.rebuild_indexes();
+        book
+    }
+}
+
+/// The hash of a name in the indexes: Fx over its bytes.
+#[inline]
+fn name_hash(name: &[u8]) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+#[inline]
+fn pair_hash(client: u32, freelancer: u32) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one((client, freelancer))
+}
+
+/// The slot of `index` that holds `name`, or `None` after adding `new_slot` for it. `name_of`
+/// gives a slot's name (and is what hashes a slot again when the table grows).
+#[inline]
+fn find_or_add<'a>(
+    index: &mut HashTable<u32>,
+    name: &[u8],
+    name_of: impl Fn(u32) -> &'a [u8],
+    new_slot: u32,
+) -> Option<u32> {
+    let hash = name_hash(name);
+    match index.entry(
+        hash,
+        |&slot| name_of(slot) == name,
+        |&slot| name_hash(name_of(slot)),
+    ) {
+        hashbrown::hash_table::Entry::Occupied(found) => Some(*found.get()),
+        hashbrown::hash_table::Entry::Vacant(vacant) => {
+            vacant.insert(new_slot);
+            None
+        }
+    }
+}
+
+/// An index of the names of slots `0..slots`, each found by `name_of`.
+fn name_index<'a>(slots: usize, name_of: impl Fn(u32) -> &'a [u8]) -> HashTable<u32> {
+    let mut index = HashTable::with_capacity(slots);
+    for slot in 0..slots as u32 {
+        let _ = find_or_add(&mut index, name_of(slot), &name_of, slot);
+    }
+    index
 }
 
 /// One client–freelancer pair, created by the first event that names it.
@@ -427,37 +516,99 @@ impl PairBook {
     /// ```
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
-        self.account_index.shrink_to_fit();
         self.account_names.shrink_to_fit();
-        self.pair_index.shrink_to_fit();
         self.pairs.shrink_to_fit();
-        self.contract_index.shrink_to_fit();
-        self.long_contract_index.shrink_to_fit();
         self.contracts.shrink_to_fit();
         self.paid.shrink_to_fit();
         for contract in &mut self.contracts {
             contract.payments.shrink_to_fit();
         }
-        self.flag_index.shrink_to_fit();
         self.flags.shrink_to_fit();
         self.flags_by_members.shrink_to_fit();
+        let (text, names) = (&self.text, &self.account_names);
+        self.account_index
+            .shrink_to_fit(|&slot| name_hash(text.bytes(names[slot as usize])));
+        let pairs = &self.pairs;
+        self.pair_index.shrink_to_fit(|&slot| {
+            let pair = &pairs[slot as usize];
+            pair_hash(pair.client, pair.freelancer)
+        });
+        let contracts = &self.contracts;
+        self.contract_index
+            .shrink_to_fit(|&slot| name_hash(text.bytes(contracts[slot as usize].name)));
+        let flags = &self.flags;
+        self.flag_index
+            .shrink_to_fit(|&slot| name_hash(text.bytes(flags[slot as usize].name)));
+    }
+
+    /// Fills the indexes from the slots (after reading a snapshot, which does not hold them).
+    /// Slots are added in order, so should two slots hold one name (never in a book built by
+    /// `apply`), the first is the one found.
+    fn rebuild_indexes(&mut self) {
+        let text = &self.text;
+        let names = &self.account_names;
+        self.account_index = name_index(names.len(), |slot| text.bytes(names[slot as usize]));
+
+        let pairs = &self.pairs;
+        let mut index = HashTable::with_capacity(pairs.len());
+        for (slot, pair) in pairs.iter().enumerate() {
+            let (client, freelancer) = (pair.client, pair.freelancer);
+            let entry = index.entry(
+                pair_hash(client, freelancer),
+                |&other: &u32| {
+                    let other = &pairs[other as usize];
+                    (other.client, other.freelancer) == (client, freelancer)
+                },
+                |&other: &u32| {
+                    let other = &pairs[other as usize];
+                    pair_hash(other.client, other.freelancer)
+                },
+            );
+            if let hashbrown::hash_table::Entry::Vacant(vacant) = entry {
+                vacant.insert(slot as u32);
+            }
+        }
+        self.pair_index = index;
+
+        let contracts = &self.contracts;
+        self.contract_index = name_index(contracts.len(), |slot| {
+            text.bytes(contracts[slot as usize].name)
+        });
+        let flags = &self.flags;
+        self.flag_index = name_index(flags.len(), |slot| text.bytes(flags[slot as usize].name));
     }
 
     // ----- slots -------------------------------------------------------------------------
 
     fn account_slot(&mut self, name: &str) -> u32 {
-        let key = IdKey::new(name);
-        if let Some(&slot) = self.account_index.get(&key) {
+        let new_slot = self.account_names.len() as u32;
+        let (text, names) = (&self.text, &self.account_names);
+        let name_of = |slot: u32| text.bytes(names[slot as usize]);
+        // The new slot's name is not stored yet: the table only rehashes slots it held.
+        if let Some(slot) = find_or_add(&mut self.account_index, name.as_bytes(), name_of, new_slot)
+        {
             return slot;
         }
-        let slot = self.account_names.len() as u32;
         self.account_names.push(self.text.push(name));
-        self.account_index.insert(key, slot);
-        slot
+        new_slot
     }
 
     pub(crate) fn account_lookup(&self, name: &str) -> Option<u32> {
-        self.account_index.get(&IdKey::new(name)).copied()
+        let name = name.as_bytes();
+        self.account_index
+            .find(name_hash(name), |&slot| {
+                self.text.bytes(self.account_names[slot as usize]) == name
+            })
+            .copied()
+    }
+
+    pub(crate) fn pair_lookup(&self, client: u32, freelancer: u32) -> Option<u32> {
+        self.pair_index
+            .find(pair_hash(client, freelancer), |&slot| {
+                let pair = &self.pairs[slot as usize];
+                (pair.client, pair.freelancer) == (client, freelancer)
+            })
+            .copied()
     }
 
     pub(crate) fn account_name(&self, slot: u32) -> &str {
@@ -468,54 +619,63 @@ impl PairBook {
     }
 
     fn pair_slot(&mut self, client: &str, freelancer: &str) -> u32 {
-        let key = (self.account_slot(client), self.account_slot(freelancer));
-        if let Some(&slot) = self.pair_index.get(&key) {
-            return slot;
+        let (client, freelancer) = (self.account_slot(client), self.account_slot(freelancer));
+        let new_slot = self.pairs.len() as u32;
+        let pairs = &self.pairs;
+        let entry = self.pair_index.entry(
+            pair_hash(client, freelancer),
+            |&slot| {
+                let pair = &pairs[slot as usize];
+                (pair.client, pair.freelancer) == (client, freelancer)
+            },
+            |&slot| {
+                let pair = &pairs[slot as usize];
+                pair_hash(pair.client, pair.freelancer)
+            },
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => return *found.get(),
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(new_slot);
+            }
         }
-        let slot = self.pairs.len() as u32;
         self.pairs.push(PairRecord {
-            client: key.0,
-            freelancer: key.1,
+            client,
+            freelancer,
             first_contract: NONE,
             prior: None,
             fee_paid: None,
         });
-        self.pair_index.insert(key, slot);
-        slot
+        new_slot
     }
 
     fn contract_slot(&mut self, name: &str) -> u32 {
-        let key = WordKey::new(name);
-        let found = match key {
-            Some(key) => self.contract_index.get(&key),
-            None => self.long_contract_index.get(name),
-        };
-        if let Some(&slot) = found {
+        let new_slot = self.contracts.len() as u32;
+        let (text, contracts) = (&self.text, &self.contracts);
+        let name_of = |slot: u32| text.bytes(contracts[slot as usize].name);
+        if let Some(slot) =
+            find_or_add(&mut self.contract_index, name.as_bytes(), name_of, new_slot)
+        {
             return slot;
         }
-        let slot = self.contracts.len() as u32;
         self.contracts
             .push(ContractRecord::new(self.text.push(name)));
-        match key {
-            Some(key) => self.contract_index.insert(key, slot),
-            None => self.long_contract_index.insert(name.into(), slot),
-        };
-        slot
+        new_slot
     }
 
     fn flag_slot(&mut self, name: &str) -> u32 {
-        let key = IdKey::new(name);
-        if let Some(&slot) = self.flag_index.get(&key) {
+        let new_slot = self.flags.len() as u32;
+        let (text, flags) = (&self.text, &self.flags);
+        let name_of = |slot: u32| text.bytes(flags[slot as usize].name);
+        if let Some(slot) = find_or_add(&mut self.flag_index, name.as_bytes(), name_of, new_slot) {
             return slot;
         }
-        let slot = self.flags.len() as u32;
         self.flags.push(FlagRecord {
             name: self.text.push(name),
             raised: None,
             resolved: None,
         });
-        self.flag_index.insert(key, slot);
-        slot
+        new_slot
     }
 
     // ----- contracts ---------------------------------------------------------------------
@@ -806,6 +966,96 @@ struct NewStart<'a> {
     currency: Currency,
     hourly: bool,
     rate_minor: u64,
+}
+
+#[cfg(test)]
+mod index_tests {
+    use riskledger_events::json::parse_line;
+    use riskledger_events::Timestamp;
+
+    use super::*;
+    use crate::policy::PairPolicy;
+
+    fn events() -> Vec<Event> {
+        let long = "x".repeat(40);
+        let mut lines = Vec::new();
+        for n in 0..300 {
+            let (client, freelancer) = (format!("c-{}", n % 17), format!("f-{}{long}", n % 29));
+            let contract = if n % 3 == 0 {
+                format!("k-{n}{long}")
+            } else {
+                format!("k-{n}")
+            };
+            lines.push(format!(r#"{{"id":"s{n}","type":"contract_started","at":"2024-01-05T08:00:00Z","contract":"{contract}","client":"{client}","freelancer":"{freelancer}","currency":"USD","kind":"fixed"}}"#));
+            lines.push(format!(r#"{{"id":"p{n}","type":"payment","at":"2024-01-06T08:00:00Z","contract":"{contract}","amount_minor":{},"currency":"USD"}}"#, 1000 + n));
+            if n % 7 == 0 {
+                lines.push(format!(r#"{{"id":"r{n}","type":"flag_raised","at":"2024-02-03T08:00:00Z","flag":"fl-{}","reporter":"{freelancer}","subject":"{client}","counterparty":"{freelancer}","reason":"off_platform_payment"}}"#, n % 11));
+            }
+        }
+        lines
+            .iter()
+            .enumerate()
+            .map(|(n, line)| parse_line(n as u64 + 1, line).unwrap())
+            .collect()
+    }
+
+    fn digest(book: &PairBook) -> blake3::Hash {
+        let mut hasher = blake3::Hasher::new();
+        book.digest_into(&mut hasher);
+        hasher.finalize()
+    }
+
+    /// A book read back from a snapshot (indexes rebuilt) finds every name, and folds further
+    /// events into the same slots as the book that never left memory.
+    #[test]
+    fn a_restored_book_finds_and_extends_the_same_slots() {
+        let events = events();
+        let (first, second) = events.split_at(events.len() / 2);
+        let mut kept = PairBook::new();
+        first.iter().for_each(|e| kept.apply(e));
+        let config = bincode::config::legacy();
+        let bytes = bincode::serde::encode_to_vec(&kept, config).unwrap();
+        let (mut restored, _): (PairBook, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        for (slot, &name) in kept.account_names.iter().enumerate() {
+            assert_eq!(
+                restored.account_lookup(kept.text.get(name)),
+                Some(slot as u32)
+            );
+        }
+        second.iter().for_each(|e| kept.apply(e));
+        second.iter().for_each(|e| restored.apply(e));
+        assert_eq!(restored.contracts.len(), kept.contracts.len());
+        assert_eq!(restored.flags.len(), kept.flags.len());
+        assert_eq!(restored.pairs.len(), kept.pairs.len());
+        assert_eq!(digest(&restored), digest(&kept));
+        let mut all = PairBook::new();
+        events.iter().for_each(|e| all.apply(e));
+        assert_eq!(digest(&all), digest(&kept));
+        let policy = PairPolicy::default();
+        let at = Timestamp::parse_rfc3339("2024-03-01T00:00:00Z").unwrap();
+        let freelancer = format!("f-3{}", "x".repeat(40));
+        let report = restored.report(&policy, "c-3", &freelancer, at);
+        assert!(report.is_some());
+        assert_eq!(report, kept.report(&policy, "c-3", &freelancer, at));
+        restored.shrink_to_fit();
+        assert_eq!(restored.report(&policy, "c-3", &freelancer, at), report);
+        assert_eq!(restored.account_lookup("c-99"), None);
+    }
+
+    /// Ids that differ only in their last bytes must spread over the low bits hashbrown
+    /// indexes by.
+    #[test]
+    fn sequential_ids_spread_over_buckets() {
+        let buckets: std::collections::HashSet<u64> = (0..4096)
+            .map(|n| name_hash(format!("ct-{n:07}").as_bytes()) & 4095)
+            .collect();
+        assert!(
+            buckets.len() > 2000,
+            "only {} of 4096 buckets used",
+            buckets.len()
+        );
+    }
 }
 
 #[cfg(test)]
