@@ -44,6 +44,17 @@ pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
     }
 }
 
+/// Appends `item` to one of a book's lifelong lists (its pairs, contracts, names), growing a
+/// full list by an eighth instead of doubling it: such a list is never drained, so its slack is
+/// memory for good (a doubled list is a third empty on average, an eighth-grown one 6%), and a
+/// large list's realloc mostly remaps pages rather than copying them.
+pub(crate) fn push_growing_by_an_eighth<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len() / 8 + 16);
+    }
+    list.push(item);
+}
+
 /// How risky: `none` < `low` < `medium` < `high`. Every report carries one; compare levels
 /// with `<` and `>=` to pick what to act on.
 ///

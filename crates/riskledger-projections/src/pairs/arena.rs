@@ -43,6 +43,11 @@ impl Arena {
     }
 
     fn push_unchecked(&mut self, text: &str) -> TextRef {
+        // Grown by an eighth, not doubled, like the book's other lifelong lists.
+        let needed = text.len() + 10;
+        if self.bytes.capacity() - self.bytes.len() < needed {
+            self.bytes.reserve_exact(self.bytes.len() / 8 + needed + 64);
+        }
         let offset = self.bytes.len() as TextRef;
         let mut len = text.len();
         loop {

@@ -14,6 +14,7 @@ use super::arena::{Arena, TextRef};
 pub(crate) use super::payments::PaymentFact;
 use super::payments::PaymentTables;
 use crate::keys::FastMap;
+use crate::push_growing_by_an_eighth;
 
 /// "No slot" in the `u32` links and account references below.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -589,7 +590,8 @@ impl PairBook {
         {
             return slot;
         }
-        self.account_names.push(self.text.push(name));
+        let name = self.text.push(name);
+        push_growing_by_an_eighth(&mut self.account_names, name);
         new_slot
     }
 
@@ -639,13 +641,14 @@ impl PairBook {
                 vacant.insert(new_slot);
             }
         }
-        self.pairs.push(PairRecord {
+        let pair = PairRecord {
             client,
             freelancer,
             first_contract: NONE,
             prior: None,
             fee_paid: None,
-        });
+        };
+        push_growing_by_an_eighth(&mut self.pairs, pair);
         new_slot
     }
 
@@ -658,8 +661,8 @@ impl PairBook {
         {
             return slot;
         }
-        self.contracts
-            .push(ContractRecord::new(self.text.push(name)));
+        let contract = ContractRecord::new(self.text.push(name));
+        push_growing_by_an_eighth(&mut self.contracts, contract);
         new_slot
     }
 
@@ -670,11 +673,12 @@ impl PairBook {
         if let Some(slot) = find_or_add(&mut self.flag_index, name.as_bytes(), name_of, new_slot) {
             return slot;
         }
-        self.flags.push(FlagRecord {
+        let flag = FlagRecord {
             name: self.text.push(name),
             raised: None,
             resolved: None,
-        });
+        };
+        push_growing_by_an_eighth(&mut self.flags, flag);
         new_slot
     }
 
