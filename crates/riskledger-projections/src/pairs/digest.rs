@@ -2,7 +2,7 @@
 //! so the same set of events gives the same bytes whatever order they arrived in (slot numbers,
 //! hash-map order and the arena layout never reach the hasher).
 
-use super::state::{PairBook, NONE};
+use super::state::{Exemptions, PairBook, NONE};
 use crate::DIGEST_BUFFER_BYTES;
 
 /// Feeds typed, length-prefixed fields to a hasher, so that no two field sequences collide;
@@ -174,26 +174,24 @@ impl PairBook {
     }
 
     fn digest_exemptions(&self, feed: &mut Feed<'_>) {
-        let mut order: Vec<(&str, &str, usize)> = self
-            .pairs
+        let mut order: Vec<(&str, &str, &Exemptions)> = self
+            .exemptions
             .iter()
-            .enumerate()
-            .filter(|(_, p)| p.prior.is_some() || p.fee_paid.is_some())
-            .map(|(i, p)| {
+            .map(|(&slot, exemptions)| {
+                let pair = &self.pairs[slot as usize];
                 (
-                    self.account_name(p.client),
-                    self.account_name(p.freelancer),
-                    i,
+                    self.account_name(pair.client),
+                    self.account_name(pair.freelancer),
+                    exemptions,
                 )
             })
             .collect();
-        order.sort_unstable();
+        order.sort_unstable_by_key(|&(client, freelancer, _)| (client, freelancer));
         feed.uint(order.len() as u64);
-        for (client, freelancer, slot) in order {
-            let record = &self.pairs[slot];
+        for (client, freelancer, exemptions) in order {
             feed.text(client);
             feed.text(freelancer);
-            match record.prior.as_deref() {
+            match &exemptions.prior {
                 None => feed.tag(0),
                 Some(prior) => {
                     feed.tag(1);
@@ -202,7 +200,7 @@ impl PairBook {
                     feed.int(i64::from(prior.since_days));
                 }
             }
-            match record.fee_paid.as_deref() {
+            match &exemptions.fee_paid {
                 None => feed.tag(0),
                 Some(fee) => {
                     feed.tag(1);

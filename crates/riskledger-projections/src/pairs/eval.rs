@@ -226,14 +226,20 @@ impl PairBook {
         t: i64,
         window_end: Option<i64>,
     ) -> (PairStatus, Option<(i64, &str)>) {
-        let record = &self.pairs[pair as usize];
-        if let Some(prior) = record.prior.as_deref().filter(|p| p.at <= t) {
+        let exemptions = self.exemptions_of(pair);
+        if let Some(prior) = exemptions
+            .and_then(|e| e.prior.as_ref())
+            .filter(|p| p.at <= t)
+        {
             return (
                 PairStatus::ExemptPriorRelationship,
                 Some((prior.at, self.text.get(prior.id))),
             );
         }
-        if let Some(fee) = record.fee_paid.as_deref().filter(|f| f.at <= t) {
+        if let Some(fee) = exemptions
+            .and_then(|e| e.fee_paid.as_ref())
+            .filter(|f| f.at <= t)
+        {
             return (
                 PairStatus::ExemptFeePaid,
                 Some((fee.at, self.text.get(fee.id))),

@@ -55,6 +55,8 @@ pub struct PairBook {
     #[serde(skip_serializing)]
     pair_index: HashTable<u32>,
     pub(crate) pairs: Vec<PairRecord>,
+    /// Pair slot → its `prior_relationship_proven` and `conversion_fee_paid` facts.
+    pub(crate) exemptions: FastMap<u32, Exemptions>,
     #[serde(skip_serializing)]
     contract_index: HashTable<u32>,
     pub(crate) contracts: Vec<ContractRecord>,
@@ -90,6 +92,7 @@ struct StoredPairBook {
     text: Arena,
     account_names: Vec<TextRef>,
     pairs: Vec<PairRecord>,
+    exemptions: FastMap<u32, Exemptions>,
     contracts: Vec<ContractRecord>,
     paid: PaymentTables,
     flags: Vec<FlagRecord>,
@@ -106,6 +109,7 @@ impl From<StoredPairBook> for PairBook {
             account_names: stored.account_names,
             pair_index: HashTable::new(),
             pairs: stored.pairs,
+            exemptions: stored.exemptions,
             contract_index: HashTable::new(),
             contracts: stored.contracts,
             paid: stored.paid,
@@ -170,9 +174,14 @@ pub(crate) struct PairRecord {
     pub(crate) freelancer: u32,
     /// Head of the list of this pair's contracts, linked through `ContractRecord::next_in_pair`.
     pub(crate) first_contract: u32,
-    /// Rare, so boxed: eight bytes per pair instead of twenty-four.
-    pub(crate) prior: Option<Box<PriorFact>>,
-    pub(crate) fee_paid: Option<Box<FeePaidFact>>,
+}
+
+/// A pair's exemption facts (rare: kept in [`PairBook`]'s `exemptions`, by pair slot, so that a
+/// pair record is twelve bytes).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Exemptions {
+    pub(crate) prior: Option<PriorFact>,
+    pub(crate) fee_paid: Option<FeePaidFact>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -645,8 +654,6 @@ impl PairBook {
             client,
             freelancer,
             first_contract: NONE,
-            prior: None,
-            fee_paid: None,
         };
         push_growing_by_an_eighth(&mut self.pairs, pair);
         new_slot
@@ -910,8 +917,8 @@ impl PairBook {
         id: &str,
         since_days: i32,
     ) {
-        let pair = self.pair_slot(client, freelancer) as usize;
-        if let Some(kept) = &self.pairs[pair].prior {
+        let pair = self.pair_slot(client, freelancer);
+        if let Some(kept) = self.exemptions_of(pair).and_then(|e| e.prior.as_ref()) {
             if (kept.at, self.text.get(kept.id), kept.since_days) <= (at, id, since_days) {
                 return;
             }
@@ -921,7 +928,7 @@ impl PairBook {
             id: self.text.push(id),
             since_days,
         };
-        self.pairs[pair].prior = Some(Box::new(fact));
+        self.exemptions.entry(pair).or_default().prior = Some(fact);
     }
 
     fn apply_conversion_fee_paid(
@@ -931,8 +938,8 @@ impl PairBook {
         fee: (i64, &str, u64, Currency),
     ) {
         let (at, id, amount_minor, currency) = fee;
-        let pair = self.pair_slot(client, freelancer) as usize;
-        if let Some(kept) = &self.pairs[pair].fee_paid {
+        let pair = self.pair_slot(client, freelancer);
+        if let Some(kept) = self.exemptions_of(pair).and_then(|e| e.fee_paid.as_ref()) {
             let kept_key = (
                 kept.at,
                 self.text.get(kept.id),
@@ -949,7 +956,12 @@ impl PairBook {
             id: self.text.push(id),
             currency: currency.0,
         };
-        self.pairs[pair].fee_paid = Some(Box::new(fact));
+        self.exemptions.entry(pair).or_default().fee_paid = Some(fact);
+    }
+
+    /// Pair slot `pair`'s exemption facts, if it has any.
+    pub(crate) fn exemptions_of(&self, pair: u32) -> Option<&Exemptions> {
+        self.exemptions.get(&pair)
     }
 }
 
@@ -1071,6 +1083,6 @@ mod size_tests {
     fn record_sizes_stay_as_documented() {
         assert_eq!(std::mem::size_of::<PaymentFact>(), 16);
         assert_eq!(std::mem::size_of::<ContractRecord>(), 80);
-        assert_eq!(std::mem::size_of::<PairRecord>(), 32);
+        assert_eq!(std::mem::size_of::<PairRecord>(), 12);
     }
 }
