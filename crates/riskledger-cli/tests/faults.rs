@@ -72,7 +72,13 @@ fn sigkill_mid_ingest_loses_no_acknowledged_event() {
         if killed && !status.success() {
             kills_mid_append += 1;
         }
-        let verified = json(&run(&data, &["verify", "--json"]));
+        let verify = run(&data, &["verify", "--json"]);
+        if acked == 0 && stderr(&verify).contains("no ledger at") {
+            // Killed before it created the ledger (a loaded machine starts the binary
+            // slowly): nothing was acknowledged, so nothing can be lost.
+            continue;
+        }
+        let verified = json(&verify);
         assert_eq!(verified["ok"], true, "round {round}: {verified}");
         let head = verified["head_seq"].as_u64().unwrap();
         assert!(

@@ -30,8 +30,14 @@ pub fn stderr(output: &Output) -> String {
 }
 
 pub fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", stdout(output)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is one JSON document ({e}): {} (exit {:?}, stderr: {})",
+            stdout(output),
+            output.status.code(),
+            stderr(output)
+        )
+    })
 }
 
 /// A valid history of `events` lines: every 50 lines open 5 accounts, start 1 contract, pay 10
