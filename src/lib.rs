@@ -596,7 +596,9 @@ impl Ledger {
         &self.policy
     }
 
-    /// The projections as of now.
+    /// The projections as of now, compacted at their horizon ([`Books::horizon`]): exact at
+    /// every `T` from it on. For an earlier `T`, ask [`Ledger::pair`], [`Ledger::pairs`],
+    /// [`Ledger::account`] or [`Ledger::accounts`], which go to the log.
     ///
     /// ```
     /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};
@@ -1151,6 +1153,8 @@ pub struct Replay {
 ///
 /// The log is read on the calling thread while a second thread folds what was read, in seq
 /// order: the result is the sequential fold's, and a damaged log fails with the first bad seq.
+/// The books returned are compacted as a ledger keeps them (the digest describes that state):
+/// they answer exactly from [`Books::horizon`] on.
 ///
 /// ```
 /// # use riskledger::{events::json::parse_line, AppendOptions, Ledger, LedgerOptions, Level, Policy, Subject};

@@ -99,7 +99,12 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (at, body))| Event {
-                    id: format!("e-{i:03}"),
+                    // One id in five of no numeric shape: stored as text by the book.
+                    id: if i % 5 == 4 {
+                        format!("u{i:x}-z")
+                    } else {
+                        format!("e-{i:03}")
+                    },
                     at: Timestamp(at),
                     body,
                 })
@@ -341,13 +346,10 @@ fn fixed_price_start(id: &str) -> Event {
     }
 }
 
-/// Years of weekly payments compacted keep a year's worth per contract, and the count.
-#[test]
-fn years_of_payments_compacted_keep_the_trailing_year() {
-    let start = fixed_price_start("s");
-    let weeks = 3 * 52;
-    let payments = (1..=weeks).map(|week| Event {
-        id: format!("p-{week:03}"),
+/// Three years of weekly payments of 1,000 on `k-1`, each id made by `id_of(week)`.
+fn weekly_payments(id_of: fn(i64) -> String) -> Vec<Event> {
+    let payments = (1..=WEEKS).map(|week| Event {
+        id: id_of(week),
         at: Timestamp(EPOCH_MICROS + week * 7 * DAY_MICROS),
         body: Body::Payment {
             contract: "k-1".into(),
@@ -355,13 +357,32 @@ fn years_of_payments_compacted_keep_the_trailing_year() {
             currency: Currency(*b"USD"),
         },
     });
-    let events: Vec<Event> = std::iter::once(start).chain(payments).collect();
+    std::iter::once(fixed_price_start("s"))
+        .chain(payments)
+        .collect()
+}
+
+const WEEKS: i64 = 3 * 52;
+
+/// The boundary 30 days before the last weekly payment.
+fn boundary_after_weeks() -> i64 {
+    EPOCH_MICROS + WEEKS * 7 * DAY_MICROS - 30 * DAY_MICROS
+}
+
+fn snapshot_bytes(book: &PairBook) -> usize {
+    bincode::serde::encode_to_vec(book, bincode::config::legacy())
+        .unwrap()
+        .len()
+}
+
+/// Years of weekly payments compacted keep a year's worth per contract, and the count.
+#[test]
+fn years_of_payments_compacted_keep_the_trailing_year() {
+    let events = weekly_payments(|week| format!("p-{week:03}"));
     let policy = PairPolicy::default();
-    let last_at = EPOCH_MICROS + weeks * 7 * DAY_MICROS;
-    let boundary_at = last_at - 30 * DAY_MICROS;
     let whole = book_of(&events);
-    let book = compacted(&whole, &policy, boundary_at);
-    let at = Timestamp(last_at + 61 * DAY_MICROS);
+    let book = compacted(&whole, &policy, boundary_after_weeks());
+    let at = Timestamp(boundary_after_weeks() + 91 * DAY_MICROS);
     let report = book
         .report(&policy, "c-1", "f-1", at)
         .expect("the pair exists");
@@ -382,14 +403,42 @@ fn years_of_payments_compacted_keep_the_trailing_year() {
     };
     assert_eq!(evidence.payments, 156);
     assert_eq!(stopped.unwrap().events, ["s", "p-156"]);
-    let bytes = |book: &PairBook| {
-        bincode::serde::encode_to_vec(book, bincode::config::legacy())
-            .unwrap()
-            .len()
-    };
     // `P` = `B` − 365 days = 395 days before the last payment: weeks 1 to 99 are at or before
     // it, and 98 of them are dropped (16 bytes each); the horizon costs 16 bytes.
-    assert_eq!(bytes(&whole) - bytes(&book), 98 * 16 - 16);
+    assert_eq!(snapshot_bytes(&whole) - snapshot_bytes(&book), 98 * 16 - 16);
+}
+
+/// Ids of no numeric shape (UUIDs) are stored as text; compaction gives the text of the
+/// dropped payments back, so such a book keeps what a numeric one keeps plus the kept ids.
+#[test]
+fn compaction_gives_back_the_text_of_dropped_ids() {
+    let uuid = |week: i64| format!("{week:08x}-9c1e-4b7a-8f3d-5e2a1c0b9d{week:02x}");
+    let numeric = book_of(&weekly_payments(|week| format!("p-{week:03}")));
+    let textual = book_of(&weekly_payments(|week| {
+        format!("{week:08x}-9c1e-4b7a-8f3d-5e2a1c0b9d{week:02x}")
+    }));
+    let policy = PairPolicy::default();
+    let (numeric, textual) = (
+        compacted(&numeric, &policy, boundary_after_weeks()),
+        compacted(&textual, &policy, boundary_after_weeks()),
+    );
+    // 58 payments are kept; each id costs its 36 bytes and a length byte in the text arena.
+    // The numeric book holds two id shapes instead (`p-` zero-padded to three digits, `p-`
+    // unpadded), 10 bytes each. Without the reclaim, all 156 ids would stay.
+    let kept_text = 58 * (uuid(1).len() + 1);
+    assert_eq!(
+        snapshot_bytes(&textual) + 2 * 10,
+        snapshot_bytes(&numeric) + kept_text
+    );
+    let at = Timestamp(boundary_after_weeks());
+    let (a, b) = (
+        numeric.report(&policy, "c-1", "f-1", at).unwrap(),
+        textual.report(&policy, "c-1", "f-1", at).unwrap(),
+    );
+    assert_eq!(
+        (a.trailing_payments, a.level),
+        (b.trailing_payments, b.level)
+    );
 }
 
 /// The digest must be able to tell books apart: one more payment changes it.

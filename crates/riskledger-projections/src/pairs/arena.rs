@@ -43,7 +43,7 @@ impl Arena {
     }
 
     fn push_unchecked(&mut self, text: &str) -> TextRef {
-        // Grown by an eighth, not doubled, like the book's other lifelong lists.
+        // Grown by an eighth, not doubled, like the book's other lists (`reserve_an_eighth`).
         let needed = text.len() + 10;
         if self.bytes.capacity() - self.bytes.len() < needed {
             self.bytes.reserve_exact(self.bytes.len() / 8 + needed + 64);

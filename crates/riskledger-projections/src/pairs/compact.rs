@@ -18,14 +18,18 @@
 use riskledger_events::{Body, Event, Timestamp};
 
 use super::money::days_micros;
-use super::state::{ContractRecord, PairBook, PairHorizon};
+use super::state::{ContractRecord, PairBook, PairHorizon, PaymentTables};
 use crate::policy::PairPolicy;
 use crate::shrink_if_sparse;
 
 impl PairBook {
     /// Compacts the book at `boundary` (`B`): afterwards it answers exactly at every `T >= B`
-    /// and keeps, per contract, only the payments that some `T >= B` reads. Idempotent, and a
-    /// boundary at or before the current one changes nothing.
+    /// under `policy` and keeps, per contract, only the payments that some `T >= B` reads.
+    /// Idempotent, and a boundary at or before the current one changes nothing. A book is
+    /// compacted under one policy (a ledger rebuilds its books when its policy changes):
+    /// should a later call give a longer trailing window, payments already dropped stay
+    /// dropped, and [`PairBook::is_before_horizon`] keeps refusing payments up to the latest
+    /// time any call dropped them at.
     ///
     /// ```
     /// # use riskledger_events::{json::parse_line, Timestamp};
@@ -54,12 +58,19 @@ impl PairBook {
         {
             return;
         }
+        let dropped_through_at = self
+            .horizon
+            .map_or(i64::MIN, |horizon| horizon.summed_after_at);
         let horizon = PairHorizon {
             boundary_at,
-            summed_after_at: summed_after_at(policy, boundary_at),
+            summed_after_at: summed_after_at(policy, boundary_at).max(dropped_through_at),
         };
+        let mut left_behind = false;
         for contract in &mut self.contracts {
-            drop_unread_payments(contract, horizon.summed_after_at);
+            left_behind |= drop_unread_payments(contract, horizon.summed_after_at);
+        }
+        if left_behind {
+            self.reclaim_payment_tables();
         }
         self.horizon = Some(horizon);
     }
@@ -110,17 +121,36 @@ fn summed_after_at(policy: &PairPolicy, boundary_at: i64) -> i64 {
 }
 
 /// Drops a contract's payments at or before `summed_after_at` but the last of them, and counts
-/// them.
-fn drop_unread_payments(contract: &mut ContractRecord, summed_after_at: i64) {
+/// them. Whether a dropped one left its id text or amount behind in the payment tables.
+fn drop_unread_payments(contract: &mut ContractRecord, summed_after_at: i64) -> bool {
     let unread = contract
         .payments
         .partition_point(|payment| payment.at <= summed_after_at);
+    let mut left_behind = false;
     if unread > 1 {
         let dropped = unread - 1;
+        left_behind = contract.payments[..dropped]
+            .iter()
+            .any(PaymentTables::holds_part_of);
         contract.payments.drain(..dropped);
         contract.dropped_payments = contract
             .dropped_payments
             .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
         shrink_if_sparse(&mut contract.payments);
+    }
+    left_behind
+}
+
+impl PairBook {
+    /// Rebuilds the payment tables from the words still in use: ids that are not of a known
+    /// numeric shape (UUIDs, say) are stored as text, and a dropped payment's text would
+    /// otherwise stay for good. Once per compaction that dropped such a payment: O(payments
+    /// kept).
+    fn reclaim_payment_tables(&mut self) {
+        let mut fresh = self.paid.with_shapes_only();
+        for contract in &mut self.contracts {
+            contract.move_words(&self.paid, &mut fresh);
+        }
+        self.paid = fresh;
     }
 }

@@ -265,6 +265,23 @@ impl PaymentTables {
         self.ids.shrink_to_fit();
         self.odd.shrink_to_fit();
     }
+
+    /// Whether `fact` points into these tables (its id stored as text, or its amount in
+    /// `odd`): dropping it leaves something behind that [`Self::with_shapes_only`] and a
+    /// re-encoding of every live word give back.
+    pub(crate) fn holds_part_of(fact: &PaymentFact) -> bool {
+        fact.id & HIGH == 0 || fact.amount & HIGH != 0
+    }
+
+    /// Empty tables with the same id shapes, for re-encoding every live word into: a shaped
+    /// id keeps its word, a stored one is stored again.
+    pub(crate) fn with_shapes_only(&self) -> PaymentTables {
+        PaymentTables {
+            shapes: self.shapes.clone(),
+            ids: Arena::default(),
+            odd: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for IdText<'_> {

@@ -12,15 +12,21 @@ use serde::{Deserialize, Serialize};
 
 use super::arena::{Arena, TextRef};
 pub(crate) use super::payments::PaymentFact;
-use super::payments::PaymentTables;
+pub(crate) use super::payments::PaymentTables;
 use crate::keys::FastMap;
-use crate::push_growing_by_an_eighth;
+use crate::reserve_an_eighth;
+
+/// The least a lifelong list (pairs, contracts, names, flags) grows by when full.
+const LIFELONG_GROWTH: usize = 16;
 
 /// "No slot" in the `u32` links and account references below.
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Circumvention exposure per client–freelancer pair: the fold state of `spec/policy.md`,
-/// section 1. See `docs/policy-pairs.md` for every rule and choice.
+/// section 1. See `docs/policy-pairs.md` for every rule and choice. Exact at every `T` until it
+/// is [compacted](PairBook::compact); afterwards exact at every `T` from its
+/// [horizon](PairBook::horizon) on, and not before it (a ledger answers earlier `T`s from its
+/// log).
 ///
 /// ```
 /// # use riskledger_events::{json::parse_line, Timestamp};
@@ -283,6 +289,23 @@ impl ContractRecord {
         self.end_at = end.at;
         self.end_id = end.id;
     }
+
+    /// Re-encodes every id and amount word of this record from `old` tables into `new` ones
+    /// (compaction gives back the text and amounts of dropped payments this way).
+    pub(crate) fn move_words(&mut self, old: &PaymentTables, new: &mut PaymentTables) {
+        if self.start_pair != NONE {
+            self.start_id = new.encode_id(old.id_text(self.start_id).as_str());
+        }
+        if self.end_id != NONE {
+            self.end_id = new.encode_id(old.id_text(self.end_id).as_str());
+        }
+        let usual = self.pay_currency;
+        for payment in &mut self.payments {
+            payment.id = new.encode_id(old.id_text(payment.id).as_str());
+            let (amount_minor, currency) = old.amount(payment.amount, usual);
+            payment.amount = new.encode_amount(amount_minor, currency, usual);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -368,7 +391,10 @@ impl PairBook {
     }
 
     /// Folds one event in. Events may arrive in any order; only their event time matters.
-    /// Types section 1 does not read are ignored. Never panics.
+    /// Types section 1 does not read are ignored. Never panics. Once the book is
+    /// [compacted](PairBook::compact), a payment older than its horizon minus the trailing
+    /// year is folded inexactly: check [`is_before_horizon`](PairBook::is_before_horizon) and
+    /// rebuild instead, as the ledger does.
     ///
     /// ```
     /// # use riskledger_events::{json::parse_line, Timestamp};
@@ -535,6 +561,7 @@ impl PairBook {
         }
         self.flags.shrink_to_fit();
         self.flags_by_members.shrink_to_fit();
+        self.exemptions.shrink_to_fit();
         let (text, names) = (&self.text, &self.account_names);
         self.account_index
             .shrink_to_fit(|&slot| name_hash(text.bytes(names[slot as usize])));
@@ -600,7 +627,8 @@ impl PairBook {
             return slot;
         }
         let name = self.text.push(name);
-        push_growing_by_an_eighth(&mut self.account_names, name);
+        reserve_an_eighth(&mut self.account_names, LIFELONG_GROWTH);
+        self.account_names.push(name);
         new_slot
     }
 
@@ -655,7 +683,8 @@ impl PairBook {
             freelancer,
             first_contract: NONE,
         };
-        push_growing_by_an_eighth(&mut self.pairs, pair);
+        reserve_an_eighth(&mut self.pairs, LIFELONG_GROWTH);
+        self.pairs.push(pair);
         new_slot
     }
 
@@ -669,7 +698,8 @@ impl PairBook {
             return slot;
         }
         let contract = ContractRecord::new(self.text.push(name));
-        push_growing_by_an_eighth(&mut self.contracts, contract);
+        reserve_an_eighth(&mut self.contracts, LIFELONG_GROWTH);
+        self.contracts.push(contract);
         new_slot
     }
 
@@ -685,7 +715,8 @@ impl PairBook {
             raised: None,
             resolved: None,
         };
-        push_growing_by_an_eighth(&mut self.flags, flag);
+        reserve_an_eighth(&mut self.flags, LIFELONG_GROWTH);
+        self.flags.push(flag);
         new_slot
     }
 
@@ -827,6 +858,7 @@ impl PairBook {
             amount: paid.encode_amount(amount_minor, currency.0, usual),
             id: paid.encode_id(id),
         };
+        reserve_an_eighth(payments, 4);
         payments.insert(position, fact);
     }
 
