@@ -408,6 +408,34 @@ fn years_of_payments_compacted_keep_the_trailing_year() {
     assert_eq!(snapshot_bytes(&whole) - snapshot_bytes(&book), 98 * 16 - 16);
 }
 
+/// Payments dropped under one policy stay dropped: a later compaction under a longer trailing
+/// window does not make the book take payments it can no longer place.
+#[test]
+fn the_time_payments_were_dropped_through_never_moves_back() {
+    let short = PairPolicy {
+        trailing_days: 10,
+        ..PairPolicy::default()
+    };
+    let mut book = book_of(&weekly_payments(|week| format!("p-{week:03}")));
+    book.compact(&short, Timestamp(boundary_after_weeks()));
+    book.compact(
+        &PairPolicy::default(),
+        Timestamp(boundary_after_weeks() + DAY_MICROS),
+    );
+    let payment_at = |at: i64| Event {
+        id: "late".into(),
+        at: Timestamp(at),
+        body: Body::Payment {
+            contract: "k-1".into(),
+            amount_minor: 1,
+            currency: Currency(*b"USD"),
+        },
+    };
+    // Dropped through `B − 10 days` by the first compaction.
+    assert!(book.is_before_horizon(&payment_at(boundary_after_weeks() - 10 * DAY_MICROS)));
+    assert!(!book.is_before_horizon(&payment_at(boundary_after_weeks() - 10 * DAY_MICROS + 1)));
+}
+
 /// Ids of no numeric shape (UUIDs) are stored as text; compaction gives the text of the
 /// dropped payments back, so such a book keeps what a numeric one keeps plus the kept ids.
 #[test]
