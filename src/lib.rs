@@ -801,11 +801,9 @@ impl Ledger {
         let Some(at) = self.evaluation_time(as_of) else {
             return Ok(Vec::new());
         };
-        let reports = |books: &Books| books.pairs.reports(&self.policy.pairs, at, min_level);
-        if !self.kept.books.answers_at(at) {
-            return Ok(reports(&self.books_from_log(at)?));
-        }
-        Ok(reports(&self.kept.books))
+        self.answer_at(at, |books| {
+            books.pairs.reports(&self.policy.pairs, at, min_level)
+        })
     }
 
     /// One account's leased/shared-account signals at `as_of`.
@@ -870,11 +868,9 @@ impl Ledger {
         let Some(at) = self.evaluation_time(as_of) else {
             return Ok(Vec::new());
         };
-        let reports = |books: &Books| books.accounts.reports(&self.policy.accounts, at, min_level);
-        if !self.kept.books.answers_at(at) {
-            return Ok(reports(&self.books_from_log(at)?));
-        }
-        Ok(reports(&self.kept.books))
+        self.answer_at(at, |books| {
+            books.accounts.reports(&self.policy.accounts, at, min_level)
+        })
     }
 
     /// Everything known about one account: its signals and its pairs, with evidence.
@@ -942,6 +938,15 @@ impl Ledger {
             }
             answered => answered,
         }
+    }
+
+    /// `answer` asked of books exact at `at`: the kept ones from their horizon on, before it
+    /// books folded from the log up to `at`.
+    fn answer_at<R>(&self, at: Timestamp, answer: impl Fn(&Books) -> R) -> Result<R, LedgerError> {
+        if self.kept.books.answers_at(at) {
+            return Ok(answer(&self.kept.books));
+        }
+        Ok(answer(&self.books_from_log(at)?))
     }
 
     /// Books folded exactly from the log's events up to `T` (never compacted: exact at `T`).
