@@ -92,9 +92,9 @@ struct Rest {
 
 const FILE: &str = "projections.snapshot";
 const MAGIC: &[u8; 8] = b"RLSNAP\0\0";
-const VERSION: u8 = 7;
-const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v7";
-const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v7 piece";
+const VERSION: u8 = 8;
+const CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v8";
+const PIECE_CONTEXT: &str = "riskledger 2026-11-22 projection snapshot v8 piece";
 const HEADER_BYTES: usize = 8 + 1 + 4 + 8 + 32;
 const CHECK_BYTES: usize = 32;
 const TRAILER_BYTES: usize = SECTIONS * 8 + CHECK_BYTES;

@@ -9,8 +9,11 @@
 //! spend much of its time copying the state it is about to hash. [`Snapshot`] is the shape it
 //! is read back into. Equality of books is equality of these bytes.
 
+use serde::de::{Error as _, SeqAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
+
+use crate::exact::WithRoom;
 
 use super::device_index::{DeviceEntry, DeviceIndex};
 use super::devices::Link;
@@ -25,7 +28,9 @@ use super::AccountBook;
 #[derive(Deserialize)]
 pub(super) struct Snapshot {
     horizon: Option<Horizon>,
+    #[serde(deserialize_with = "crate::exact::vec")]
     accounts: Vec<AccountState>,
+    #[serde(deserialize_with = "crate::exact::vec")]
     devices: Vec<DeviceState>,
 }
 
@@ -350,16 +355,53 @@ pub struct AccountsTail {
     accounts: Vec<AccountState>,
 }
 
-/// The head's encoding: the fields the head view writes, in order.
-#[derive(Deserialize)]
+/// The head's encoding: the fields the head view writes, in order. `accounts_in_book` (both
+/// halves) is what its list of accounts reserves, so that the tail is appended in place: the
+/// halves are never held beside a merged copy.
 struct HeadForm {
     horizon: Option<Horizon>,
     devices: Vec<DeviceState>,
     accounts: Vec<AccountState>,
 }
 
+impl<'de> Deserialize<'de> for HeadForm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const FIELDS: &[&str] = &["horizon", "devices", "accounts_in_book", "accounts"];
+        deserializer.deserialize_struct("Part", FIELDS, HeadVisitor)
+    }
+}
+
+struct HeadVisitor;
+
+impl<'de> Visitor<'de> for HeadVisitor {
+    type Value = HeadForm;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("the head of an account book")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeadForm, A::Error> {
+        let missing = |field: usize| A::Error::invalid_length(field, &"4 fields");
+        let horizon = seq.next_element()?.ok_or_else(|| missing(0))?;
+        let devices = seq
+            .next_element_seed(WithRoom::at_least(0))?
+            .ok_or_else(|| missing(1))?;
+        let accounts_in_book: u64 = seq.next_element()?.ok_or_else(|| missing(2))?;
+        let room = usize::try_from(accounts_in_book).unwrap_or(usize::MAX);
+        let accounts = seq
+            .next_element_seed(WithRoom::at_least(room))?
+            .ok_or_else(|| missing(3))?;
+        Ok(HeadForm {
+            horizon,
+            devices,
+            accounts,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct TailForm {
+    #[serde(deserialize_with = "crate::exact::vec")]
     accounts: Vec<AccountState>,
 }
 
@@ -403,6 +445,7 @@ impl AccountBook {
             devices,
             mut accounts,
         } = head;
+        // The head reserved room for the tail: this appends in place.
         accounts.reserve_exact(tail.accounts.len());
         accounts.extend(tail.accounts);
         AccountBook::indexed(horizon, accounts, devices)
@@ -467,11 +510,13 @@ impl Serialize for PartView<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (parts, head) = (self.parts, self.head);
         let canonical = &parts.canonical;
-        let mut part = serializer.serialize_struct("Part", if head { 3 } else { 1 })?;
+        let mut part = serializer.serialize_struct("Part", if head { 4 } else { 1 })?;
         if head {
             part.serialize_field("horizon", &canonical.book.horizon)?;
             let devices = || canonical.devices().map(|d| DeviceView(canonical, d));
             part.serialize_field("devices", &Seq(devices))?;
+            let accounts_in_book = canonical.book.accounts.len() as u64;
+            part.serialize_field("accounts_in_book", &accounts_in_book)?;
         }
         part.serialize_field("accounts", &Seq(|| parts.accounts(head)))?;
         part.end()

@@ -1,0 +1,111 @@
+//! Lists read back at the length their encoding states, not grown by doubling.
+//!
+//! serde's own `Vec` reader trusts a stated length only up to 1 MiB of items and doubles from
+//! there, so a 160 MB list of accounts is copied into ever larger buffers on the way, each one
+//! first touched (and zeroed by the kernel) afresh. On this machine that touching, not the
+//! decoding, was most of a reopen (a profile of the 10M-event ledger: 43% of its samples in
+//! the kernel's page clearing, half of it under the list's growth). These readers reserve the
+//! stated length at once, up to [`MAX_RESERVED_BYTES`]: a damaged length reserves address
+//! space, never memory (nothing is touched before an item is read), and where even that is
+//! refused, or past the cap, the list grows as any other would.
+
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// The most a stated length reserves at once. Reserving is not touching: a forged length costs
+/// address space until the input runs out and the list is dropped.
+pub(crate) const MAX_RESERVED_BYTES: usize = 4 << 30;
+
+/// `#[serde(deserialize_with = "crate::exact::vec")]`: a `Vec` reserved at its stated length.
+pub(crate) fn vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    WithRoom::<T>::at_least(0).deserialize(deserializer)
+}
+
+/// A `Vec` reserved at its stated length or at `at_least` items, whichever is more: room for
+/// a list that another will be appended to (the first half of the snapshot's accounts).
+pub(crate) struct WithRoom<T> {
+    at_least: usize,
+    item: PhantomData<T>,
+}
+
+impl<T> WithRoom<T> {
+    pub(crate) fn at_least(at_least: usize) -> Self {
+        WithRoom {
+            at_least,
+            item: PhantomData,
+        }
+    }
+}
+
+/// The items reserved for a list stated to hold `stated` and to make room for `at_least`.
+fn reserved_items<T>(stated: usize, at_least: usize) -> usize {
+    let most = MAX_RESERVED_BYTES / std::mem::size_of::<T>().max(1);
+    stated.max(at_least).min(most)
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for WithRoom<T> {
+    type Value = Vec<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for WithRoom<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let stated = seq.size_hint().unwrap_or(0);
+        let mut list = Vec::new();
+        // Where the system refuses even the address space, the list grows as any other would.
+        let _ = list.try_reserve_exact(reserved_items::<T>(stated, self.at_least));
+        while let Some(item) = seq.next_element()? {
+            list.push(item);
+        }
+        Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Holder {
+        #[serde(deserialize_with = "vec")]
+        items: Vec<u64>,
+    }
+
+    #[test]
+    fn a_list_is_read_at_its_stated_length() {
+        let config = bincode::config::legacy();
+        let items: Vec<u64> = (0..100_000).collect();
+        let bytes = bincode::serde::encode_to_vec((&items,), config).unwrap();
+        let (holder, _): (Holder, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert_eq!(holder.items, items);
+        assert_eq!(holder.items.capacity(), items.len());
+    }
+
+    #[test]
+    fn a_forged_length_reserves_at_most_the_cap_and_fails_cleanly() {
+        let config = bincode::config::legacy();
+        let mut bytes = (u64::MAX / 2).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&7u64.to_le_bytes());
+        let read: Result<(Holder, usize), _> = bincode::serde::decode_from_slice(&bytes, config);
+        assert!(read.is_err());
+        assert_eq!(reserved_items::<u64>(usize::MAX, 1), MAX_RESERVED_BYTES / 8);
+        assert_eq!(reserved_items::<u64>(10, 5), 10);
+        assert_eq!(reserved_items::<u64>(10, 25), 25);
+    }
+}
