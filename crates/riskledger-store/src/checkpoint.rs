@@ -227,26 +227,18 @@ pub(crate) fn read(path: &Path) -> Result<Checkpoint, Unusable> {
     let mut hasher = blake3::Hasher::new_derive_key(CONTEXT);
     hasher.update(&header);
     let n = usize::try_from(n).map_err(|_| damaged("too many entries"))?;
-    let mut table = FpTable::sized_for(n);
+    let mut entries = Entries::new(n, seq);
     let mut chunk = vec![0u8; CHUNK_BYTES];
     let mut left = n * ENTRY_BYTES;
-    let (mut previous, mut next) = (0u64, 0usize);
     while left > 0 {
         let take = left.min(CHUNK_BYTES);
         let bytes = &mut chunk[..take];
         file.read_exact(bytes).map_err(io)?;
         hasher.update(bytes);
-        for entry in bytes.chunks_exact(ENTRY_BYTES) {
-            let fp = u64_at(entry, 0);
-            let at = u64_at(entry, 8);
-            if (fp <= previous && next > 0) | (at == 0) | (at > seq) {
-                return Err(damaged("fingerprint entries out of order or out of range"));
-            }
-            previous = fp;
-            next = table.place_sorted(next, fp, at);
-        }
+        entries.load(bytes)?;
         left -= take;
     }
+    let table = entries.table;
     let rest_len = usize::try_from(x + r).map_err(|_| damaged("sections too large"))?;
     let mut rest = vec![0u8; rest_len + CHECK_BYTES];
     file.read_exact(&mut rest).map_err(io)?;
@@ -272,6 +264,41 @@ pub(crate) fn read(path: &Path) -> Result<Checkpoint, Unusable> {
         },
         refs,
     })
+}
+
+/// The fingerprint entries streamed into the table, checked on the way: strictly increasing
+/// fingerprints, seqs in 1..=seq (any u64: the table keeps those that do not fit a slot aside).
+struct Entries {
+    table: FpTable,
+    seq: u64,
+    previous: u64,
+    next: usize,
+}
+
+impl Entries {
+    fn new(n: usize, seq: u64) -> Self {
+        Entries {
+            table: FpTable::sized_for(n),
+            seq,
+            previous: 0,
+            next: 0,
+        }
+    }
+
+    /// Loads whole entries (`bytes` is a multiple of [`ENTRY_BYTES`]).
+    fn load(&mut self, bytes: &[u8]) -> Result<(), Unusable> {
+        for entry in bytes.chunks_exact(ENTRY_BYTES) {
+            let fp = u64_at(entry, 0);
+            let at = u64_at(entry, 8);
+            let first = self.table.len() == 0;
+            if (fp <= self.previous && !first) | (at == 0) | (at > self.seq) {
+                return Err(damaged("fingerprint entries out of order or out of range"));
+            }
+            self.previous = fp;
+            self.next = self.table.place_sorted(self.next, fp, at);
+        }
+        Ok(())
+    }
 }
 
 fn read_exact_section(
@@ -416,5 +443,47 @@ mod tests {
         assert_eq!(back.ids.candidate(fingerprint(b"g3")), Some(3));
         assert_eq!(back.refs.len(), (1, 1));
         assert!(!temporary(&path).exists());
+    }
+
+    /// Seqs that do not fit the table's 32-bit slots (2^32 − 1 and up) are written as u64, as
+    /// the format has them, and read back exactly by the loader `read` streams entries through
+    /// (a whole checkpoint of them would need 2^32 events, so the entry section is taken from
+    /// `to_bytes` and loaded on its own, in two chunks).
+    #[test]
+    fn fingerprint_entries_with_seqs_past_u32_load_exactly() {
+        let edge = u64::from(u32::MAX);
+        let seqs = [edge - 1, edge, edge + 1, 1 << 32, 1 << 40, u64::MAX, 7];
+        let mut ids = IdIndex::default();
+        let mut expected = Vec::new();
+        for (n, &seq) in seqs.iter().cycle().take(700).enumerate() {
+            let id = format!("big-{n}");
+            let fp = fingerprint(id.as_bytes());
+            ids.insert(fp, id.as_bytes(), seq);
+            expected.push((fp, seq));
+        }
+        expected.sort_unstable();
+        let head = Head {
+            seq: u64::MAX,
+            hash: GENESIS_HASH,
+        };
+        let bytes = to_bytes(&head, &ids, &References::new());
+        let section = &bytes[HEADER_BYTES..HEADER_BYTES + expected.len() * ENTRY_BYTES];
+        let written: Vec<(u64, u64)> = section
+            .chunks_exact(ENTRY_BYTES)
+            .map(|e| (u64_at(e, 0), u64_at(e, 8)))
+            .collect();
+        assert_eq!(written, expected, "16-byte entries, seqs as u64");
+        let mut entries = Entries::new(expected.len(), u64::MAX);
+        let (first, second) = section.split_at(301 * ENTRY_BYTES);
+        entries.load(first).unwrap();
+        entries.load(second).unwrap();
+        let table = entries.table;
+        assert_eq!(table.entries().collect::<Vec<_>>(), expected);
+        for &(fp, seq) in &expected {
+            assert_eq!(table.get(fp), Some(seq));
+        }
+        // A seq past the checkpoint's own is refused, big or not.
+        let mut entries = Entries::new(expected.len(), (1 << 40) - 1);
+        assert!(entries.load(section).is_err());
     }
 }
