@@ -2,6 +2,11 @@
 //!
 //! `cargo bench --bench ledger` (add `-- --quick` for a short run). Figures are events/s
 //! (`Throughput::Elements`); every append is flushed (fsync) before it returns.
+//!
+//! `RISKLEDGER_REOPEN_DIR=DIR cargo bench --bench ledger -- reopen_at_scale` also times
+//! `Ledger::open` of an existing, closed ledger (issue 5's 10M events: build it with
+//! `riskledger ingest`, then any query command writes its snapshot). The ledger is dropped
+//! outside the timing: what is measured is the open, not the process's exit.
 
 mod support;
 
@@ -178,5 +183,30 @@ fn cold_replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, durable_append, floor, cold_replay);
+/// Reopens the ledger in `RISKLEDGER_REOPEN_DIR`, when that is set: its snapshot and store
+/// checkpoint, with nothing to replay (asserted).
+fn reopen_at_scale(c: &mut Criterion) {
+    let Some(dir) = std::env::var_os("RISKLEDGER_REOPEN_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let head = Ledger::open(&dir).unwrap().head().seq;
+    let mut group = c.benchmark_group("reopen_at_scale");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(head));
+    group.bench_function("ledger_reopen_from_snapshot", |b| {
+        b.iter_with_large_drop(|| {
+            let ledger = Ledger::open(&dir).unwrap();
+            assert_eq!(
+                ledger.snapshot_seq(),
+                head,
+                "a snapshot covers the whole log"
+            );
+            ledger
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, durable_append, floor, cold_replay, reopen_at_scale);
 criterion_main!(benches);

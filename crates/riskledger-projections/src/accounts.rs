@@ -12,6 +12,7 @@ mod device_index;
 mod devices;
 mod id;
 mod names;
+mod place;
 mod report;
 mod rules;
 mod state;
@@ -35,7 +36,7 @@ use names::NameIndex;
 use report::LevelSoFar;
 use state::{
     insert_located, insert_sorted, keep_earliest, keep_extremes, until, AccountState, DeviceState,
-    EventId, Found, HiddenLogin, Horizon, LocatedLogin, Opened, Payout,
+    EventId, Found, HiddenLogin, Horizon, LocatedLogin, Opened, Payout, Place,
 };
 
 use crate::policy::AccountPolicy;
@@ -265,7 +266,7 @@ impl AccountBook {
                     country: *country,
                 };
                 let account = self.account_slot(account);
-                insert_sorted(&mut self.accounts[account].payouts, payout);
+                insert_sorted(&mut self.accounts[account].rare_mut().payouts, payout);
             }
             _ => {}
         }
@@ -295,14 +296,12 @@ impl AccountBook {
                 id,
                 device: device_u32,
             };
-            keep_extremes(&mut state.hidden, hidden);
+            keep_extremes(&mut state.rare_mut().hidden, hidden);
         } else {
             let located = LocatedLogin {
                 at,
                 id,
-                lat: login.lat,
-                lon: login.lon,
-                accuracy_km: login.accuracy_km,
+                place: Place::new(login.lat, login.lon, login.accuracy_km),
                 device: device_u32,
                 country: login.country,
                 half_angle_to_previous: 0.0,
@@ -583,7 +582,7 @@ impl AccountBook {
             .collect();
         signals.extend(self.shared_device_signals(policy, index, shared));
         signals.extend(
-            rules::foreign_majority(policy, until(&account.carried, at), located, home)
+            rules::foreign_majority(policy, until(&account.rare().carried, at), located, home)
                 .map(|found| (found.at(), found.signal())),
         );
         let earlier = account.logins_before_located();
@@ -651,7 +650,7 @@ impl AccountBook {
             }
         }
         let located = until(&account.located, at);
-        let carried = until(&account.carried, at);
+        let carried = until(&account.rare().carried, at);
         if rules::foreign_majority(policy, carried, located, home).is_some() {
             level.add(SignalKind::ForeignMajority, Level::Medium);
             if level.is_high() {
@@ -930,7 +929,11 @@ fn signal_order_at(at: i64) -> i64 {
 
 /// The instances compaction stored for `account`, with events up to `at`.
 fn until_found(account: &AccountState, at: i64) -> impl Iterator<Item = &Found> + '_ {
-    account.found.iter().filter(move |found| found.at() <= at)
+    account
+        .rare()
+        .found
+        .iter()
+        .filter(move |found| found.at() <= at)
 }
 
 /// The devices an account had used by `at`.
@@ -1108,16 +1111,20 @@ mod tests {
         assert_eq!(a.located.len(), 4 * days);
         assert_eq!(b.located.len(), 48 * days);
         // Non-located logins: 96 a day on the phone, at most 2 a day kept.
-        assert!(a.hidden.len() <= 2 * days, "{}", a.hidden.len());
-        assert!(b.hidden.is_empty());
+        assert!(
+            a.rare().hidden.len() <= 2 * days,
+            "{}",
+            a.rare().hidden.len()
+        );
+        assert!(b.rare().hidden.is_empty());
         // The phone is a's alone: not indexed. Home is shared: at most 2 per account and day.
         let phone = device(&book, "phone");
-        assert!(phone.sole.is_some() && phone.uses.is_empty());
+        assert!(phone.sole.is_some() && phone.uses().is_empty());
         let home = device(&book, "home");
         assert!(home.sole.is_none());
         for who in ["a", "b"] {
             let index = book.account_index.get(who).unwrap();
-            let kept = home.uses.iter().filter(|u| u.account == index).count();
+            let kept = home.uses().iter().filter(|u| u.account == index).count();
             assert!(kept <= 2 * days, "{who}: {kept} uses kept over {days} days");
         }
         // A bot rate costs nothing more: a VPN login every minute keeps the same lists.
@@ -1125,12 +1132,12 @@ mod tests {
         let slow = years_of_logins(short, 15);
         let fast = years_of_logins(short, 1);
         assert_eq!(
-            account(&slow, "a").hidden.len(),
-            account(&fast, "a").hidden.len()
+            account(&slow, "a").rare().hidden.len(),
+            account(&fast, "a").rare().hidden.len()
         );
         assert_eq!(
-            device(&slow, "home").uses.len(),
-            device(&fast, "home").uses.len()
+            device(&slow, "home").uses().len(),
+            device(&fast, "home").uses().len()
         );
         assert_eq!(account(&fast, "a").located.len(), 4 * short as usize);
     }
@@ -1169,9 +1176,9 @@ mod tests {
             (
                 a.located.len(),
                 b.located.len(),
-                a.hidden.len(),
-                home.uses.len(),
-                home.links.len(),
+                a.rare().hidden.len(),
+                home.uses().len(),
+                home.links().len(),
             )
         };
         let years = compacted_over(3 * 366);
@@ -1186,9 +1193,13 @@ mod tests {
             "a and b on the home computer, found once, stored"
         );
         let a = account(&years, "a");
-        let kept = a.carried.len() + a.located.len();
-        assert_eq!(a.dropped_located as usize + kept, 4 * 3 * 366);
-        assert_eq!(a.carried.len(), 19, "the carry but its last, slimmed");
+        let kept = a.rare().carried.len() + a.located.len();
+        assert_eq!(a.rare().dropped_located as usize + kept, 4 * 3 * 366);
+        assert_eq!(
+            a.rare().carried.len(),
+            19,
+            "the carry but its last, slimmed"
+        );
         // A year, or three: the same lists.
         assert_eq!(lengths(&compacted_over(366)), lengths(&years));
     }
@@ -1233,14 +1244,18 @@ mod tests {
             "a's alone at the boundary"
         );
         let a = account(&book, "a");
-        let kept = (a.carried.len(), a.located.len());
+        let kept = (a.rare().carried.len(), a.located.len());
         assert_eq!(kept, (9, 1), "the carry keeps a's logins, the last whole");
         book.apply(&later);
         let mut whole = AccountBook::new();
         events.iter().chain([&later]).for_each(|e| whole.apply(e));
         whole.compact(&policy, boundary);
         assert!(book == whole);
-        assert_eq!(device(&book, "d").uses.len(), 1, "b's login alone, after C");
+        assert_eq!(
+            device(&book, "d").uses().len(),
+            1,
+            "b's login alone, after C"
+        );
     }
 
     /// `C` falls on midnight: with no lookback at all, a boundary at noon keeps the whole
@@ -1271,7 +1286,7 @@ mod tests {
         events.iter().chain([&evening]).for_each(|e| whole.apply(e));
         whole.compact(&policy, boundary);
         assert!(book == whole);
-        let kept: Vec<&str> = device(&book, "d").uses.iter().map(|u| &*u.id).collect();
+        let kept: Vec<&str> = device(&book, "d").uses().iter().map(|u| &*u.id).collect();
         assert_eq!(kept, ["a1", "b1", "a3"]);
     }
 

@@ -19,7 +19,7 @@ use super::device_index::{DeviceEntry, DeviceIndex};
 use super::devices::Link;
 use super::state::{
     refresh_angles, AccountState, DeviceState, DeviceUse, FirstUse, Found, HiddenLogin, Horizon,
-    LocatedLogin,
+    LocatedLogin, Rare,
 };
 use super::AccountBook;
 
@@ -126,7 +126,7 @@ impl<'a> Canonical<'a> {
     /// A device's stored links, renumbered: each pair smaller account first, sorted by pair.
     fn links(&self, device: &DeviceState) -> Vec<Link> {
         let mut links: Vec<Link> = device
-            .links
+            .links()
             .iter()
             .map(|link| {
                 let (a, b) = link.accounts;
@@ -227,12 +227,15 @@ impl Serialize for AccountView<'_, '_> {
             first_login,
             devices: _,
             located,
+            rare: _,
+        } = account;
+        let Rare {
             carried,
             hidden,
             payouts,
             dropped_located,
             found,
-        } = account;
+        } = account.rare();
         let mut state = serializer.serialize_struct("AccountState", 10)?;
         state.serialize_field("name", name)?;
         state.serialize_field("opened", opened)?;
@@ -261,9 +264,9 @@ impl Serialize for DeviceView<'_, '_> {
         let DeviceState {
             name,
             sole: _,
-            uses,
-            links: _,
+            shared: _,
         } = device;
+        let uses = device.uses();
         let mut state = serializer.serialize_struct("DeviceState", 4)?;
         state.serialize_field("name", name)?;
         state.serialize_field("sole", &canonical.sole(device))?;
@@ -556,7 +559,7 @@ mod tests {
         for (i, line) in lines.iter().enumerate().rev() {
             book.apply(&parse_line(i as u64 + 1, line).unwrap());
         }
-        assert!(book.devices.iter().any(|d| !d.uses.is_empty()));
+        assert!(book.devices.iter().any(|d| !d.uses().is_empty()));
         let bytes = canonical_bytes(&book);
         assert!(bytes.len() > 10_000, "the history is not trivial");
         let (decoded, used): (AccountBook, usize) =

@@ -217,7 +217,12 @@ fn compact_account(
     horizon: Horizon,
 ) {
     let kept_from_at = horizon.kept_from_at;
-    drop_before(&mut account.hidden, |login| login.at < kept_from_at);
+    if !account.rare().hidden.is_empty() {
+        drop_before(&mut account.rare_mut().hidden, |login| {
+            login.at < kept_from_at
+        });
+        account.tidy();
+    }
     if !is_compacted(account, horizon) {
         return;
     }
@@ -229,17 +234,21 @@ fn compact_account(
     let found_from_at = if was_compacted { since_at } else { i64::MIN };
     let found = found_between(policy, account, found_from_at, horizon.boundary_at);
     if !found.is_empty() {
-        account.found.extend(found);
-        account.found.sort_by(|a, b| a.order().cmp(&b.order()));
+        let stored = &mut account.rare_mut().found;
+        stored.extend(found);
+        stored.sort_by(|a, b| a.order().cmp(&b.order()));
     }
     carry_before(
         account,
         kept_from_at,
         policy.foreign_majority_window_logins.max(1),
     );
-    drop_before(&mut account.payouts, |payout| {
-        payout.at < horizon.boundary_at
-    });
+    if !account.rare().payouts.is_empty() {
+        drop_before(&mut account.rare_mut().payouts, |payout| {
+            payout.at < horizon.boundary_at
+        });
+    }
+    account.tidy();
 }
 
 /// Keeps the last `carry` located logins before `C`: the last one whole in `located`
@@ -250,20 +259,22 @@ fn carry_before(account: &mut AccountState, kept_from_at: i64, carry: usize) {
     if before_kept < 2 {
         return;
     }
-    let slimmed = account
-        .located
+    let AccountState { located, .. } = account;
+    let slimmed: Vec<CarriedLogin> = located
         .drain(..before_kept - 1)
-        .map(CarriedLogin::from);
-    account.carried.extend(slimmed);
+        .map(CarriedLogin::from)
+        .collect();
     // The first login left has no predecessor in the list any more.
-    account.located[0].half_angle_to_previous = 0.0;
-    let dropped = account.carried.len().saturating_sub(carry - 1);
+    located[0].half_angle_to_previous = 0.0;
+    shrink_if_sparse(located);
+    let rare = account.rare_mut();
+    rare.carried.extend(slimmed);
+    let dropped = rare.carried.len().saturating_sub(carry - 1);
     if dropped > 0 {
-        account.carried.drain(..dropped);
-        account.dropped_located = account.dropped_located.saturating_add(dropped as u64);
+        rare.carried.drain(..dropped);
+        rare.dropped_located = rare.dropped_located.saturating_add(dropped as u64);
     }
-    shrink_if_sparse(&mut account.located);
-    shrink_if_sparse(&mut account.carried);
+    shrink_if_sparse(&mut rare.carried);
 }
 
 /// The instances of the one-account rules whose latest event is in `[from_at, to_at)`. Reads
@@ -327,16 +338,17 @@ fn found_between(
 }
 
 fn compact_device(device: &mut DeviceState, window_micros: i64, since_at: i64, horizon: Horizon) {
-    if device.uses.is_empty() {
+    if device.uses().is_empty() {
         return;
     }
-    let uses = until(&device.uses, horizon.boundary_at.saturating_sub(1));
+    let uses = until(device.uses(), horizon.boundary_at.saturating_sub(1));
     let found: Vec<_> = new_links(device, uses, window_micros, since_at).collect();
+    let shared = device.shared_mut();
     if !found.is_empty() {
-        device.links.extend(found);
-        device.links.sort_unstable_by_key(|link| link.accounts);
+        shared.links.extend(found);
+        shared.links.sort_unstable_by_key(|link| link.accounts);
     }
-    drop_before(&mut device.uses, |u| u.at < horizon.kept_from_at);
+    drop_before(&mut shared.uses, |u| u.at < horizon.kept_from_at);
 }
 
 /// Drops the items before a time from a list sorted by time.

@@ -32,18 +32,18 @@ pub(crate) fn device_links(
     window_micros: i64,
     stored_before_at: i64,
 ) -> Vec<Link> {
-    let uses = until(&device.uses, at);
-    if device.links.is_empty() && !links_anything(uses, window_micros) {
+    let uses = until(device.uses(), at);
+    if device.links().is_empty() && !links_anything(uses, window_micros) {
         return Vec::new();
     }
     let mut links: Vec<Link> = device
-        .links
+        .links()
         .iter()
         .filter(|link| link.evidence.1.at <= at)
         .cloned()
         .collect();
     links.extend(new_links(device, uses, window_micros, stored_before_at));
-    if !device.links.is_empty() {
+    if !device.links().is_empty() {
         links.sort_unstable_by_key(|link| link.accounts);
     }
     links
@@ -60,7 +60,7 @@ pub(crate) fn new_links<'a>(
     sweep_links(uses, window_micros)
         .into_iter()
         .filter(move |link| link.evidence.1.at >= stored_before_at)
-        .filter(|link| !device.links.iter().any(|s| s.accounts == link.accounts))
+        .filter(|link| !device.links().iter().any(|s| s.accounts == link.accounts))
 }
 
 fn sweep_links(uses: &[DeviceUse], window_micros: i64) -> Vec<Link> {
@@ -185,17 +185,14 @@ mod tests {
 
     #[test]
     fn window_is_inclusive_and_links_record_their_first_moment() {
-        let device = DeviceState {
-            name: "d".into(),
-            sole: None,
-            links: Vec::new(),
-            uses: vec![
-                use_(0, "a1", 0),
-                use_(10, "b1", 1),
-                use_(11, "b2", 1),
-                use_(21, "c1", 2),
-            ],
-        };
+        let mut device = DeviceState::new("d", 0);
+        device.sole = None;
+        device.shared_mut().uses = vec![
+            use_(0, "a1", 0),
+            use_(10, "b1", 1),
+            use_(11, "b2", 1),
+            use_(21, "c1", 2),
+        ];
         let links = device_links(&device, 100, 10, i64::MIN);
         let pairs: Vec<_> = links.iter().map(|l| l.accounts).collect();
         assert_eq!(pairs, vec![(0, 1), (1, 2)]);
@@ -243,7 +240,7 @@ mod tests {
                 for (n, &(at, account)) in logins.iter().enumerate() {
                     device.record_use(at, &EventId::new(&format!("e{n}")), account);
                 }
-                let uses = until(&device.uses, at);
+                let uses = until(device.uses(), at);
                 let swept = sweep_links(uses, window);
                 prop_assert_eq!(links_anything(uses, window), !swept.is_empty());
                 prop_assert_eq!(device_links(&device, at, window, i64::MIN), swept);

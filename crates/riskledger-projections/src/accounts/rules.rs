@@ -64,7 +64,7 @@ impl<'a> Travel<'a> {
     ) -> Self {
         let distance_km = arc_km(half_angle, policy.earth_radius_km);
         let effective_km = round_to(
-            effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km),
+            effective_distance_km(distance_km, from.accuracy_km(), to.accuracy_km()),
             10.0,
         );
         let elapsed_micros = to.at.saturating_sub(from.at);
@@ -105,7 +105,7 @@ impl<'a> Travel<'a> {
                 from_country: country_text(from.country),
                 to_country: country_text(to.country),
                 distance_km: round_to(self.distance_km, 10.0),
-                accuracy_km: round_to(from.accuracy_km + to.accuracy_km, 10.0),
+                accuracy_km: round_to(from.accuracy_km() + to.accuracy_km(), 10.0),
                 effective_distance_km: self.effective_km,
                 elapsed_seconds: round_to(self.elapsed_micros as f64 / 1e6, 1e3),
                 counted_elapsed_seconds: round_to(self.counted_micros as f64 / 1e6, 1e3),
@@ -159,7 +159,7 @@ fn may_be_far_enough(
     to: &LocatedLogin,
 ) -> bool {
     let distance_km = arc_km(to.half_angle_to_previous, policy.earth_radius_km);
-    effective_distance_km(distance_km, from.accuracy_km, to.accuracy_km) >= shortest_km
+    effective_distance_km(distance_km, from.accuracy_km(), to.accuracy_km()) >= shortest_km
 }
 
 /// Login counts per country over a small set of countries (an account uses a handful).
@@ -358,7 +358,7 @@ pub(crate) fn payout_after_new_device<'a>(
     let max_micros = policy
         .payout_after_new_device_hours
         .saturating_mul(MICROS_PER_HOUR);
-    let payouts = until(&account.payouts, at);
+    let payouts = until(&account.rare().payouts, at);
     first_login.into_iter().flat_map(move |first_login| {
         account
             .devices

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::{half_central_angle, Point};
 
+pub(crate) use super::place::Place;
+
 use super::devices::Link;
 pub(crate) use super::id::EventId;
 
@@ -38,15 +40,15 @@ pub(crate) struct Opened {
     pub country: Country,
 }
 
-/// A login whose network says where the person is (not vpn, tor or hosting). 64 bytes: the
+/// A login whose network says where the person is (not vpn, tor or hosting). 56 bytes: the
 /// book keeps millions (`record_sizes_stay_as_documented`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(from = "LocatedForm")]
 pub(crate) struct LocatedLogin {
     pub at: i64,
     pub id: EventId,
-    pub lat: f64,
-    pub lon: f64,
-    pub accuracy_km: f64,
+    /// Latitude, longitude and accuracy, exactly as the event gave them.
+    pub place: Place,
     /// Index into [`super::AccountBook`]'s devices.
     pub device: u32,
     pub country: Country,
@@ -54,8 +56,49 @@ pub(crate) struct LocatedLogin {
     /// the first): a cache, a function of the sorted list kept by [`insert_located`] and
     /// [`refresh_angles`]. Not stored in snapshots (recomputed on load), policy-free (the
     /// radius multiplies it at evaluation).
-    #[serde(skip)]
     pub half_angle_to_previous: f64,
+}
+
+/// A located login as the canonical form lists its fields: the place as three `f64`s, as
+/// the event gave them, and no cache.
+#[derive(Deserialize)]
+struct LocatedForm {
+    at: i64,
+    id: EventId,
+    lat: f64,
+    lon: f64,
+    accuracy_km: f64,
+    device: u32,
+    country: Country,
+}
+
+impl From<LocatedForm> for LocatedLogin {
+    fn from(form: LocatedForm) -> Self {
+        LocatedLogin {
+            at: form.at,
+            id: form.id,
+            place: Place::new(form.lat, form.lon, form.accuracy_km),
+            device: form.device,
+            country: form.country,
+            half_angle_to_previous: 0.0,
+        }
+    }
+}
+
+/// Written field by field as [`LocatedForm`] reads it.
+impl Serialize for LocatedLogin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut form = serializer.serialize_struct("LocatedLogin", 7)?;
+        form.serialize_field("at", &self.at)?;
+        form.serialize_field("id", &self.id)?;
+        form.serialize_field("lat", &self.place.lat())?;
+        form.serialize_field("lon", &self.place.lon())?;
+        form.serialize_field("accuracy_km", &self.place.accuracy_km())?;
+        form.serialize_field("device", &self.device)?;
+        form.serialize_field("country", &self.country)?;
+        form.end()
+    }
 }
 
 /// A located login of the carry before `C`, as much of it as `foreign_majority` reads.
@@ -112,8 +155,10 @@ pub(crate) struct DeviceUse {
     pub account: usize,
 }
 
-/// Everything the rules need about one account.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Everything the rules need about one account. 136 bytes: what most accounts never have is
+/// in [`Rare`], boxed, so that such an account pays 8 bytes for it, not 104.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "AccountForm")]
 pub(crate) struct AccountState {
     pub name: Box<str>,
     /// The earliest `account_opened` (by time, then id); later ones are ignored.
@@ -125,6 +170,13 @@ pub(crate) struct AccountState {
     /// Every located login, sorted: the location rules need the whole sequence for any `T`.
     /// Compacted, the logins from `C` on and the last one before it (`compact.rs`).
     pub located: Vec<LocatedLogin>,
+    /// `None` while every list of [`Rare`] is empty (read through [`AccountState::rare`]).
+    pub(super) rare: Option<Box<Rare>>,
+}
+
+/// What few accounts keep: at 10M events, about one account in ten has any of it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Rare {
     /// Compacted, the rest of the carry before `located`, slimmed: `foreign_majority`'s
     /// window reads only their times, ids and countries.
     pub carried: Vec<CarriedLogin>,
@@ -139,6 +191,69 @@ pub(crate) struct AccountState {
     /// The instances compaction found before the boundary, sorted by [`Found::order`]. Only
     /// accounts opened before the boundary are compacted (`docs/retention.md`).
     pub found: Vec<Found>,
+}
+
+/// The [`Rare`] of an account that has none.
+static NO_RARE: Rare = Rare {
+    carried: Vec::new(),
+    hidden: Vec::new(),
+    payouts: Vec::new(),
+    dropped_located: 0,
+    found: Vec::new(),
+};
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self == &NO_RARE
+    }
+}
+
+/// An account as the canonical form lists its fields (`canonical.rs` writes them in this
+/// order): what a snapshot is read back through.
+#[derive(Deserialize)]
+struct AccountForm {
+    name: Box<str>,
+    opened: Option<Opened>,
+    first_login: Option<FirstUse>,
+    devices: Vec<FirstUse>,
+    located: Vec<LocatedLogin>,
+    carried: Vec<CarriedLogin>,
+    hidden: Vec<HiddenLogin>,
+    payouts: Vec<Payout>,
+    dropped_located: u64,
+    found: Vec<Found>,
+}
+
+impl From<AccountForm> for AccountState {
+    fn from(form: AccountForm) -> Self {
+        let rare = Rare {
+            carried: form.carried,
+            hidden: form.hidden,
+            payouts: form.payouts,
+            dropped_located: form.dropped_located,
+            found: form.found,
+        };
+        AccountState {
+            name: form.name,
+            opened: form.opened,
+            first_login: form.first_login,
+            devices: form.devices,
+            located: form.located,
+            rare: (!rare.is_empty()).then(|| Box::new(rare)),
+        }
+    }
+}
+
+/// Equal when every field is, the rare ones whether boxed or not.
+impl PartialEq for AccountState {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.opened == other.opened
+            && self.first_login == other.first_login
+            && self.devices == other.devices
+            && self.located == other.located
+            && self.rare() == other.rare()
+    }
 }
 
 /// An instance of a one-account rule whose latest event is before the boundary, kept with
@@ -187,17 +302,50 @@ pub(crate) struct Horizon {
 }
 
 /// One device. While a single account has used it (nearly every device), its logins are those
-/// the account keeps (`located` and `hidden` with this device) and `uses` is empty: a device
-/// used by one account links nothing. Once a second account signs in on it, `uses` holds the
+/// the account keeps (`located` and `hidden` with this device) and it has no uses: a device
+/// used by one account links nothing. Once a second account signs in on it, its uses are the
 /// logins of every account on it, sorted, compacted to at most two per account and bucket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// 40 bytes: the uses and links of the few shared devices are boxed.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(from = "DeviceForm")]
 pub(crate) struct DeviceState {
     pub name: Box<str>,
     /// The only account that used the device so far; `None` once it is shared.
     pub sole: Option<usize>,
+    /// `None` while both lists are empty (read through [`DeviceState::uses`] and
+    /// [`DeviceState::links`]).
+    pub(super) shared: Option<Box<SharedUses>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct SharedUses {
     pub uses: Vec<DeviceUse>,
     /// The links compaction found before the boundary, sorted by their pair of accounts.
     pub links: Vec<Link>,
+}
+
+/// A device as the canonical form lists its fields.
+#[derive(Deserialize)]
+struct DeviceForm {
+    name: Box<str>,
+    sole: Option<usize>,
+    uses: Vec<DeviceUse>,
+    links: Vec<Link>,
+}
+
+impl From<DeviceForm> for DeviceState {
+    fn from(form: DeviceForm) -> Self {
+        let shared = SharedUses {
+            uses: form.uses,
+            links: form.links,
+        };
+        let is_empty = shared.uses.is_empty() && shared.links.is_empty();
+        DeviceState {
+            name: form.name,
+            sole: form.sole,
+            shared: (!is_empty).then(|| Box::new(shared)),
+        }
+    }
 }
 
 macro_rules! ordered {
@@ -292,8 +440,14 @@ fn refresh_angle(list: &mut [LocatedLogin], position: usize) {
 }
 
 impl LocatedLogin {
+    #[inline]
     pub fn point(&self) -> Point {
-        Point::new(self.lat, self.lon)
+        Point::new(self.place.lat(), self.place.lon())
+    }
+
+    #[inline]
+    pub fn accuracy_km(&self) -> f64 {
+        self.place.accuracy_km()
     }
 }
 
@@ -377,11 +531,26 @@ impl AccountState {
             first_login: None,
             devices: Vec::new(),
             located: Vec::new(),
-            carried: Vec::new(),
-            hidden: Vec::new(),
-            payouts: Vec::new(),
-            dropped_located: 0,
-            found: Vec::new(),
+            rare: None,
+        }
+    }
+
+    /// The account's rare lists, empty when it has none.
+    #[inline]
+    pub fn rare(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// The account's rare lists, to change (boxed on first use; [`AccountState::tidy`] gives
+    /// the box back once they are empty again).
+    pub fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Gives back the box of rare lists that are all empty (after compaction dropped them).
+    pub fn tidy(&mut self) {
+        if self.rare.as_deref().is_some_and(Rare::is_empty) {
+            self.rare = None;
         }
     }
 
@@ -409,8 +578,9 @@ impl AccountState {
     /// When the account first signed in on `device`; `None` when it never did.
     /// How many located logins precede the first of `located`: dropped or carried.
     pub fn logins_before_located(&self) -> u64 {
-        let carried = self.carried.len() as u64;
-        self.dropped_located.saturating_add(carried)
+        let rare = self.rare();
+        let carried = rare.carried.len() as u64;
+        rare.dropped_located.saturating_add(carried)
     }
 
     pub fn first_use_of(&self, device: usize) -> Option<i64> {
@@ -429,6 +599,7 @@ impl AccountState {
             .filter(move |l| l.device as usize == device)
             .map(|l| (l.at, &l.id));
         let hidden = self
+            .rare()
             .hidden
             .iter()
             .filter(move |l| l.device as usize == device)
@@ -448,7 +619,11 @@ impl AccountState {
                 .first_login
                 .as_ref()
                 .is_some_and(|first| first.at <= at)
-            || self.payouts.first().is_some_and(|payout| payout.at <= at)
+            || self
+                .rare()
+                .payouts
+                .first()
+                .is_some_and(|payout| payout.at <= at)
     }
 }
 
@@ -457,16 +632,32 @@ impl DeviceState {
         DeviceState {
             name: name.into(),
             sole: Some(account),
-            uses: Vec::new(),
-            links: Vec::new(),
+            shared: None,
         }
+    }
+
+    /// The shared-device index: every account's logins on the device, compacted.
+    #[inline]
+    pub fn uses(&self) -> &[DeviceUse] {
+        self.shared.as_deref().map_or(&[], |shared| &shared.uses)
+    }
+
+    /// The links compaction found before the boundary.
+    #[inline]
+    pub fn links(&self) -> &[Link] {
+        self.shared.as_deref().map_or(&[], |shared| &shared.links)
+    }
+
+    /// The uses and links, to change (boxed on first use).
+    pub fn shared_mut(&mut self) -> &mut SharedUses {
+        self.shared.get_or_insert_with(Box::default)
     }
 
     /// Adds one login to the shared-device index, keeping per account and bucket only the
     /// earliest and the latest login.
     pub fn record_use(&mut self, at: i64, id: &EventId, account: usize) {
         keep_extremes(
-            &mut self.uses,
+            &mut self.shared_mut().uses,
             DeviceUse {
                 at,
                 id: id.clone(),
@@ -488,7 +679,7 @@ mod tests {
             device.record_use(at, &EventId::new(id), account);
         }
         device
-            .uses
+            .uses()
             .iter()
             .map(|u| (u.at, u.id.to_string(), u.account))
             .collect()
@@ -526,16 +717,16 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn record_sizes_stay_as_documented() {
         use std::mem::size_of;
-        assert_eq!(size_of::<LocatedLogin>(), 64);
+        assert_eq!(size_of::<LocatedLogin>(), 56);
         assert_eq!(size_of::<HiddenLogin>(), 32);
         assert_eq!(size_of::<CarriedLogin>(), 32);
         assert_eq!(size_of::<DeviceUse>(), 32);
         assert_eq!(size_of::<FirstUse>(), 32);
         assert!(
-            size_of::<AccountState>() <= 232,
+            size_of::<AccountState>() <= 136,
             "{}",
             size_of::<AccountState>()
         );
-        assert_eq!(size_of::<DeviceState>(), 80);
+        assert_eq!(size_of::<DeviceState>(), 40);
     }
 }
