@@ -301,9 +301,8 @@ impl AccountBook {
             let located = LocatedLogin {
                 at,
                 id,
-                place: Place::new(login.lat, login.lon, login.accuracy_km),
+                place: Place::new(login.lat, login.lon, login.accuracy_km, login.country),
                 device: device_u32,
-                country: login.country,
                 half_angle_to_previous: 0.0,
             };
             insert_located(&mut state.located, located);

@@ -607,7 +607,7 @@ mod tests {
             );
             assert_eq!(joined.accounts.len(), whole.accounts.len());
             for (a, b) in joined.accounts.iter().zip(&whole.accounts) {
-                let angles = |x: &AccountState| -> Vec<u64> {
+                let angles = |x: &AccountState| -> Vec<u32> {
                     x.located
                         .iter()
                         .map(|l| l.half_angle_to_previous.to_bits())

@@ -147,7 +147,7 @@ impl AccountBook {
         home: Option<Country>,
     ) -> Signal {
         match found {
-            Found::ImpossibleTravel { from, to } => Travel::stored(policy, from, to).signal(),
+            Found::ImpossibleTravel { from, to } => Travel::new(policy, from, to).signal(),
             Found::NewCountry {
                 login,
                 earlier_logins,

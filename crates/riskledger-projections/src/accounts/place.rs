@@ -1,5 +1,5 @@
-//! Where a located login was, in 16 bytes instead of three `f64`s' 24: the book keeps millions
-//! of located logins, and a geolocation gives a few decimals.
+//! Where a located login was, in 16 bytes instead of three `f64`s and a country's 26: the book
+//! keeps millions of located logins, and a geolocation gives a few decimals.
 //!
 //! A latitude or longitude is kept as an integer count of 10⁻⁷ degrees, the accuracy as an
 //! `f32`, each only when it reads back to the very `f64` it was made from (compared bit for
@@ -7,9 +7,12 @@
 //! decimals does). Any other place (more decimals, `-0.0`, an accuracy of `0.1` km, which no
 //! `f32` holds) is kept as given, boxed. So every rule reads exactly the numbers of the event.
 
+use riskledger_events::Country;
+
 const UNITS_PER_DEGREE: f64 = 1e7;
 
-/// A login's latitude, longitude (degrees) and accuracy (km), exactly as given.
+/// A login's latitude, longitude (degrees), accuracy (km) and country, exactly as given. The
+/// country sits in bytes the numbers leave free.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Place {
     /// Degrees × 10⁷ and an accuracy in an `f32`, each of which reads back bit for bit.
@@ -17,9 +20,13 @@ pub(crate) enum Place {
         lat_units: i32,
         lon_units: i32,
         accuracy_km: f32,
+        country: Country,
     },
     /// Anything else, as given: latitude, longitude, accuracy.
-    Odd(Box<[f64; 3]>),
+    Odd {
+        country: Country,
+        numbers: Box<[f64; 3]>,
+    },
 }
 
 /// `degrees` as a count of 10⁻⁷ degrees, if that reads back as the same `f64`. The product
@@ -53,14 +60,18 @@ fn narrow_of(accuracy_km: f64) -> Option<f32> {
 }
 
 impl Place {
-    pub(crate) fn new(lat: f64, lon: f64, accuracy_km: f64) -> Self {
+    pub(crate) fn new(lat: f64, lon: f64, accuracy_km: f64, country: Country) -> Self {
         match (units_of(lat), units_of(lon), narrow_of(accuracy_km)) {
             (Some(lat_units), Some(lon_units), Some(accuracy_km)) => Place::Exact {
                 lat_units,
                 lon_units,
                 accuracy_km,
+                country,
             },
-            _ => Place::Odd(Box::new([lat, lon, accuracy_km])),
+            _ => Place::Odd {
+                country,
+                numbers: Box::new([lat, lon, accuracy_km]),
+            },
         }
     }
 
@@ -68,7 +79,7 @@ impl Place {
     pub(crate) fn lat(&self) -> f64 {
         match self {
             Place::Exact { lat_units, .. } => degrees_of(*lat_units),
-            Place::Odd(odd) => odd[0],
+            Place::Odd { numbers, .. } => numbers[0],
         }
     }
 
@@ -76,7 +87,7 @@ impl Place {
     pub(crate) fn lon(&self) -> f64 {
         match self {
             Place::Exact { lon_units, .. } => degrees_of(*lon_units),
-            Place::Odd(odd) => odd[1],
+            Place::Odd { numbers, .. } => numbers[1],
         }
     }
 
@@ -84,7 +95,14 @@ impl Place {
     pub(crate) fn accuracy_km(&self) -> f64 {
         match self {
             Place::Exact { accuracy_km, .. } => f64::from(*accuracy_km),
-            Place::Odd(odd) => odd[2],
+            Place::Odd { numbers, .. } => numbers[2],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn country(&self) -> Country {
+        match self {
+            Place::Exact { country, .. } | Place::Odd { country, .. } => *country,
         }
     }
 }
@@ -96,10 +114,12 @@ mod tests {
     use proptest::test_runner::{Config, RngSeed, TestRunner};
 
     fn reads_back(lat: f64, lon: f64, accuracy_km: f64) -> Place {
-        let place = Place::new(lat, lon, accuracy_km);
+        let country = Country(*b"PK");
+        let place = Place::new(lat, lon, accuracy_km, country);
         assert_eq!(place.lat().to_bits(), lat.to_bits(), "{lat}");
         assert_eq!(place.lon().to_bits(), lon.to_bits(), "{lon}");
         assert_eq!(place.accuracy_km().to_bits(), accuracy_km.to_bits());
+        assert_eq!(place.country(), country);
         place
     }
 
@@ -126,7 +146,10 @@ mod tests {
             (31.5033, 74.3544, 1e300),
             (1e300, 74.3544, 17.0),
         ] {
-            assert!(matches!(reads_back(lat, lon, accuracy_km), Place::Odd(_)));
+            assert!(matches!(
+                reads_back(lat, lon, accuracy_km),
+                Place::Odd { .. }
+            ));
         }
     }
 

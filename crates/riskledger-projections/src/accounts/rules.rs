@@ -44,24 +44,11 @@ pub(crate) struct Travel<'a> {
 }
 
 impl<'a> Travel<'a> {
-    /// `to` follows `from` in the account's located logins: its cached angle is to `from`, and
-    /// `arc_km` of it is `haversine_km(from, to)` to the last bit.
-    fn new(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
-        Self::with_half_angle(policy, from, to, to.half_angle_to_previous)
-    }
-
-    /// A stored instance: its `to` may no longer follow `from` in a list that caches the angle.
-    pub fn stored(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
+    /// Measured from the two places: `distance_km` is `haversine_km(from, to)` to the last bit.
+    /// (The cached angle is an upper bound for the pre-filter only: see
+    /// [`may_be_far_enough`].)
+    pub fn new(policy: &AccountPolicy, from: &'a LocatedLogin, to: &'a LocatedLogin) -> Self {
         let half_angle = half_central_angle(from.point(), to.point());
-        Self::with_half_angle(policy, from, to, half_angle)
-    }
-
-    fn with_half_angle(
-        policy: &AccountPolicy,
-        from: &'a LocatedLogin,
-        to: &'a LocatedLogin,
-        half_angle: f64,
-    ) -> Self {
         let distance_km = arc_km(half_angle, policy.earth_radius_km);
         let effective_km = round_to(
             effective_distance_km(distance_km, from.accuracy_km(), to.accuracy_km()),
@@ -102,8 +89,8 @@ impl<'a> Travel<'a> {
             at: rfc3339(to.at),
             events: vec![from.id.to_string(), to.id.to_string()],
             figures: Figures::ImpossibleTravel(TravelFigures {
-                from_country: country_text(from.country),
-                to_country: country_text(to.country),
+                from_country: country_text(from.country()),
+                to_country: country_text(to.country()),
                 distance_km: round_to(self.distance_km, 10.0),
                 accuracy_km: round_to(from.accuracy_km() + to.accuracy_km(), 10.0),
                 effective_distance_km: self.effective_km,
@@ -158,7 +145,9 @@ fn may_be_far_enough(
     from: &LocatedLogin,
     to: &LocatedLogin,
 ) -> bool {
-    let distance_km = arc_km(to.half_angle_to_previous, policy.earth_radius_km);
+    // The cached angle is rounded up, and `arc_km` and `effective_distance_km` never decrease
+    // with it: this bound is never below the pair's exact effective distance.
+    let distance_km = arc_km(f64::from(to.half_angle_to_previous), policy.earth_radius_km);
     effective_distance_km(distance_km, from.accuracy_km(), to.accuracy_km()) >= shortest_km
 }
 
@@ -233,7 +222,7 @@ pub(crate) fn foreign_majority<'a>(
     }
     let mut counts = CountryCounts::default();
     carried.iter().for_each(|login| counts.add(login.country));
-    located.iter().for_each(|login| counts.add(login.country));
+    located.iter().for_each(|login| counts.add(login.country()));
     let (country, count) = counts.top_other_than(home)?;
     // Integer comparison: count / len >= percent / 100, exactly.
     let majority = (count as u128) * 100
@@ -298,17 +287,17 @@ pub(crate) fn new_country(
         let earlier_logins = dropped_logins.saturating_add(position);
         let oldest = login.at.saturating_sub(lookback_micros);
         while window_start < position && located[window_start].at < oldest {
-            window.remove(located[window_start].country);
+            window.remove(located[window_start].country());
             window_start += 1;
         }
-        let is_new = Some(login.country) != home && !window.contains(login.country);
+        let is_new = Some(login.country()) != home && !window.contains(login.country());
         if is_new
             && earlier_logins >= policy.new_country_min_earlier_logins
             && found(login, earlier_logins, &window).is_break()
         {
             return;
         }
-        window.add(login.country);
+        window.add(login.country());
     }
 }
 
@@ -326,7 +315,7 @@ pub(crate) fn new_country_signal(
         at: rfc3339(login.at),
         events: vec![login.id.to_string()],
         figures: Figures::NewCountry(NewCountryFigures {
-            country: country_text(login.country),
+            country: country_text(login.country()),
             home_country: home.map(country_text),
             previous_countries: previous.iter().map(|c| country_text(*c)).collect(),
             earlier_logins,

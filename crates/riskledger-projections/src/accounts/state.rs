@@ -40,23 +40,24 @@ pub(crate) struct Opened {
     pub country: Country,
 }
 
-/// A login whose network says where the person is (not vpn, tor or hosting). 56 bytes: the
+/// A login whose network says where the person is (not vpn, tor or hosting). 48 bytes: the
 /// book keeps millions (`record_sizes_stay_as_documented`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(from = "LocatedForm")]
 pub(crate) struct LocatedLogin {
     pub at: i64,
     pub id: EventId,
-    /// Latitude, longitude and accuracy, exactly as the event gave them.
+    /// Latitude, longitude, accuracy and country, exactly as the event gave them.
     pub place: Place,
     /// Index into [`super::AccountBook`]'s devices.
     pub device: u32,
-    pub country: Country,
     /// [`half_central_angle`] from the located login before this one in event order (0 for
-    /// the first): a cache, a function of the sorted list kept by [`insert_located`] and
-    /// [`refresh_angles`]. Not stored in snapshots (recomputed on load), policy-free (the
-    /// radius multiplies it at evaluation).
-    pub half_angle_to_previous: f64,
+    /// the first), rounded up to an `f32`: never below the angle, so the impossible-travel
+    /// pre-filter that reads it never settles a pair that could fire; a pair it lets through
+    /// is measured from its places, exactly. A cache, a function of the sorted list kept by
+    /// [`insert_located`] and [`refresh_angles`]: not stored in snapshots (recomputed on
+    /// load), policy-free (the radius multiplies it at evaluation).
+    pub half_angle_to_previous: f32,
 }
 
 /// A located login as the canonical form lists its fields: the place as three `f64`s, as
@@ -77,9 +78,8 @@ impl From<LocatedForm> for LocatedLogin {
         LocatedLogin {
             at: form.at,
             id: form.id,
-            place: Place::new(form.lat, form.lon, form.accuracy_km),
+            place: Place::new(form.lat, form.lon, form.accuracy_km, form.country),
             device: form.device,
-            country: form.country,
             half_angle_to_previous: 0.0,
         }
     }
@@ -96,7 +96,7 @@ impl Serialize for LocatedLogin {
         form.serialize_field("lon", &self.place.lon())?;
         form.serialize_field("accuracy_km", &self.place.accuracy_km())?;
         form.serialize_field("device", &self.device)?;
-        form.serialize_field("country", &self.country)?;
+        form.serialize_field("country", &self.place.country())?;
         form.end()
     }
 }
@@ -112,9 +112,9 @@ pub(crate) struct CarriedLogin {
 impl From<LocatedLogin> for CarriedLogin {
     fn from(login: LocatedLogin) -> Self {
         CarriedLogin {
+            country: login.country(),
             at: login.at,
             id: login.id,
-            country: login.country,
         }
     }
 }
@@ -435,7 +435,18 @@ fn refresh_angle(list: &mut [LocatedLogin], position: usize) {
         None => 0.0,
     };
     if let Some(login) = list.get_mut(position) {
-        login.half_angle_to_previous = angle;
+        login.half_angle_to_previous = at_least_as_f32(angle);
+    }
+}
+
+/// The least `f32` at or above `angle` (NaN stays NaN): rounding to nearest could give one
+/// just below it, and the pre-filter would then read a pair as a hair shorter than it is.
+fn at_least_as_f32(angle: f64) -> f32 {
+    let narrow = angle as f32;
+    if f64::from(narrow) < angle {
+        narrow.next_up()
+    } else {
+        narrow
     }
 }
 
@@ -448,6 +459,11 @@ impl LocatedLogin {
     #[inline]
     pub fn accuracy_km(&self) -> f64 {
         self.place.accuracy_km()
+    }
+
+    #[inline]
+    pub fn country(&self) -> Country {
+        self.place.country()
     }
 }
 
@@ -712,12 +728,41 @@ mod tests {
         assert_eq!(kept(&twice), expected);
     }
 
+    /// The cached angle is the least `f32` at or above the angle: never below it (the
+    /// pre-filter's bound), and no looser than it must be.
+    #[test]
+    fn the_cached_angle_is_the_least_f32_not_below_it() {
+        use proptest::strategy::Strategy;
+        const SEED: u64 = 0x0008_a4c1_e5f3;
+        println!("proptest seed {SEED:#x}");
+        let config = proptest::test_runner::Config {
+            cases: 20_000,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(SEED),
+            ..Default::default()
+        };
+        let angle = proptest::prop_oneof![
+            0.0f64..=std::f64::consts::FRAC_PI_2,
+            // Angles an f32 holds exactly.
+            (0u32..1_000_000).prop_map(|n| f64::from(f32::from_bits(n + 0x3c00_0000))),
+        ];
+        proptest::test_runner::TestRunner::new(config)
+            .run(&angle, |angle| {
+                let cached = at_least_as_f32(angle);
+                proptest::prop_assert!(f64::from(cached) >= angle);
+                proptest::prop_assert!(f64::from(cached.next_down()) < angle);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(at_least_as_f32(0.0), 0.0);
+        assert!(at_least_as_f32(f64::NAN).is_nan());
+    }
+
     /// The memory bound of `docs/policy-accounts.md` rests on these sizes (64-bit targets).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn record_sizes_stay_as_documented() {
         use std::mem::size_of;
-        assert_eq!(size_of::<LocatedLogin>(), 56);
+        assert_eq!(size_of::<LocatedLogin>(), 48);
         assert_eq!(size_of::<HiddenLogin>(), 32);
         assert_eq!(size_of::<CarriedLogin>(), 32);
         assert_eq!(size_of::<DeviceUse>(), 32);
