@@ -32,13 +32,13 @@ use canonical::Snapshot;
 pub use canonical::{AccountsHead, AccountsTail, Parts};
 use device_index::{DeviceEntry, DeviceIndex};
 use devices::{device_links, Clusters, Link};
-use names::NameIndex;
 use report::LevelSoFar;
 use state::{
     insert_located, insert_sorted, keep_earliest, keep_extremes, until, AccountState, DeviceState,
     EventId, Found, HiddenLogin, Horizon, LocatedLogin, Opened, Payout, Place,
 };
 
+use crate::keys::{find, find_or_add, SlotIndex};
 use crate::policy::AccountPolicy;
 use crate::Level;
 
@@ -75,7 +75,8 @@ use crate::Level;
 #[serde(from = "Snapshot")]
 pub struct AccountBook {
     accounts: Vec<AccountState>,
-    account_index: NameIndex,
+    /// Account names to slots, the name compared in the account's record.
+    account_index: SlotIndex,
     devices: Vec<DeviceState>,
     device_index: DeviceIndex,
     /// Set once the book is compacted (`compact.rs`): it then answers exactly at `T` at or
@@ -366,13 +367,26 @@ impl AccountBook {
 
     #[inline]
     fn account_slot(&mut self, name: &str) -> usize {
-        if let Some(index) = self.account_index.get(name) {
-            return index;
+        let AccountBook {
+            accounts,
+            account_index,
+            ..
+        } = self;
+        // Slots are below `u32::MAX`: each account holds a record of over 100 bytes.
+        let new_slot = accounts.len() as u32;
+        let name_of = |slot: u32| accounts[slot as usize].name.as_bytes();
+        if let Some(slot) = find_or_add(account_index, name.as_bytes(), name_of, new_slot) {
+            return slot as usize;
         }
-        let index = self.accounts.len();
         self.accounts.push(AccountState::new(name));
-        self.account_index.insert(name, index);
-        index
+        new_slot as usize
+    }
+
+    /// The slot of the account named `name`.
+    #[inline]
+    fn account_named(&self, name: &str) -> Option<usize> {
+        let name_of = |slot: u32| self.accounts[slot as usize].name.as_bytes();
+        find(&self.account_index, name.as_bytes(), name_of).map(|slot| slot as usize)
     }
 
     /// A device not seen before, used by `account` alone; its index entry is completed once
@@ -390,7 +404,7 @@ impl AccountBook {
     }
 
     fn account_name(&self, account: usize) -> &str {
-        self.accounts.get(account).map_or("", |a| &a.name)
+        self.accounts.get(account).map_or("", |a| a.name.as_str())
     }
 
     /// One account as of `at`; `None` when the account has no event at or before `at`.
@@ -427,7 +441,7 @@ impl AccountBook {
         at: Timestamp,
     ) -> Option<AccountReport> {
         let at = at.as_micros();
-        let index = self.account_index.get(account)?;
+        let index = self.account_named(account)?;
         if !self.accounts[index].exists_at(at) {
             return None;
         }
@@ -465,7 +479,7 @@ impl AccountBook {
     /// ```
     pub fn level(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Option<Level> {
         let at = at.as_micros();
-        let index = self.account_index.get(account)?;
+        let index = self.account_named(account)?;
         if !self.accounts[index].exists_at(at) {
             return None;
         }
@@ -500,7 +514,7 @@ impl AccountBook {
     /// ```
     pub fn cluster(&self, policy: &AccountPolicy, account: &str, at: Timestamp) -> Vec<String> {
         let at = at.as_micros();
-        let Some(index) = self.account_index.get(account) else {
+        let Some(index) = self.account_named(account) else {
             return Vec::new();
         };
         if !self.accounts[index].exists_at(at) {
@@ -1004,7 +1018,7 @@ mod tests {
     }
 
     fn account<'a>(book: &'a AccountBook, name: &str) -> &'a AccountState {
-        let index = book.account_index.get(name).unwrap();
+        let index = book.account_named(name).unwrap();
         &book.accounts[index]
     }
 
@@ -1122,7 +1136,7 @@ mod tests {
         let home = device(&book, "home");
         assert!(home.sole.is_none());
         for who in ["a", "b"] {
-            let index = book.account_index.get(who).unwrap();
+            let index = book.account_named(who).unwrap();
             let kept = home.uses().iter().filter(|u| u.account == index).count();
             assert!(kept <= 2 * days, "{who}: {kept} uses kept over {days} days");
         }

@@ -14,6 +14,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::exact::WithRoom;
+use crate::keys::name_index;
 
 use super::device_index::{DeviceEntry, DeviceIndex};
 use super::devices::Link;
@@ -47,7 +48,7 @@ struct Canonical<'a> {
 
 impl<'a> Canonical<'a> {
     fn new(book: &'a AccountBook) -> Self {
-        let account_order = sorted_order(&book.accounts, |a| &a.name);
+        let account_order = sorted_order(&book.accounts, |a| a.name.as_str());
         let device_order = sorted_order(&book.devices, |d| &d.name);
         Canonical {
             book,
@@ -283,7 +284,7 @@ fn renumber(rank: &[usize], old: usize) -> usize {
 }
 
 /// Indexes of `items` sorted by name.
-fn sorted_order<T>(items: &[T], name: impl Fn(&T) -> &Box<str>) -> Vec<usize> {
+fn sorted_order<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<usize> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_unstable_by(|&a, &b| name(&items[a]).cmp(name(&items[b])));
     order
@@ -460,11 +461,9 @@ impl AccountBook {
         accounts: Vec<AccountState>,
         devices: Vec<DeviceState>,
     ) -> Self {
-        let account_index = accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.name.clone(), i))
-            .collect();
+        let account_index = name_index(accounts.len(), |slot| {
+            accounts[slot as usize].name.as_bytes()
+        });
         let mut book = AccountBook {
             accounts,
             account_index,
@@ -614,10 +613,7 @@ mod tests {
                         .collect()
                 };
                 assert_eq!(angles(a), angles(b), "{}", a.name);
-                assert_eq!(
-                    joined.account_index.get(&a.name),
-                    whole.account_index.get(&a.name)
-                );
+                assert_eq!(joined.account_named(&a.name), whole.account_named(&a.name));
                 cases += usize::from(a.located.len() > 1);
             }
             for device in &whole.devices {

@@ -1,7 +1,8 @@
-//! Event ids as the accounts fold keeps them: inline when short, so that keeping a login does
-//! not allocate (the ledger's ids are short: nearly all fit), in 16 bytes, because a located
-//! login keeps one and there are millions of those (at 10M events, 8 bytes less per id was
-//! 66 MB less resident).
+//! Event ids and account names as the accounts fold keeps them: inline when short, so that
+//! keeping a login does not allocate and finding an account by name reads no other memory
+//! than its record (the ledger's ids and names are short: nearly all fit), in 16 bytes,
+//! because a located login keeps one and there are millions of those (at 10M events, 8 bytes
+//! less per id was 66 MB less resident).
 
 use std::fmt;
 
@@ -9,11 +10,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const INLINE_BYTES: usize = 14;
 
-/// An event id: `len` bytes inline (up to 14: `ev-00012345`, `e10000000`), boxed when longer
+/// An event id, as the accounts fold keeps it.
+pub(crate) type EventId = ShortText;
+
+/// An event id or an account name: `len` bytes inline (up to 14: `ev-00012345`, `e10000000`), boxed when longer
 /// (a UUID). 16 bytes either way: the box holds a thin pointer to the text's own box. Ordered
 /// and compared as its bytes, which is the byte order of the text.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) enum EventId {
+pub(crate) enum ShortText {
     /// `len` bytes of `bytes`, the rest zero.
     Inline { len: u8, bytes: [u8; INLINE_BYTES] },
     /// Longer than `INLINE_BYTES` (never shorter, so one id has one form).
@@ -21,7 +25,7 @@ pub(crate) enum EventId {
     Boxed(Box<Box<str>>),
 }
 
-impl EventId {
+impl ShortText {
     pub(crate) fn new(id: &str) -> Self {
         let text = id.as_bytes();
         let len = text.len();
@@ -34,9 +38,9 @@ impl EventId {
                 copy8(0);
                 copy8(len - 8);
             }
-            _ => return EventId::Boxed(Box::new(id.into())),
+            _ => return ShortText::Boxed(Box::new(id.into())),
         }
-        EventId::Inline {
+        ShortText::Inline {
             len: len as u8,
             bytes,
         }
@@ -44,8 +48,8 @@ impl EventId {
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            EventId::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            EventId::Boxed(text) => text.as_bytes(),
+            ShortText::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            ShortText::Boxed(text) => text.as_bytes(),
         }
     }
 
@@ -53,13 +57,13 @@ impl EventId {
     /// valid UTF-8; the fallback is never taken.
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            EventId::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
-            EventId::Boxed(text) => text,
+            ShortText::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            ShortText::Boxed(text) => text,
         }
     }
 }
 
-impl std::ops::Deref for EventId {
+impl std::ops::Deref for ShortText {
     type Target = str;
 
     fn deref(&self) -> &str {
@@ -67,34 +71,40 @@ impl std::ops::Deref for EventId {
     }
 }
 
-impl fmt::Debug for EventId {
+impl fmt::Display for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ShortText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
-impl PartialOrd for EventId {
+impl PartialOrd for ShortText {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for EventId {
+impl Ord for ShortText {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 /// Serialised as its text, exactly as a `Box<str>` is.
-impl Serialize for EventId {
+impl Serialize for ShortText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-impl<'de> Deserialize<'de> for EventId {
+impl<'de> Deserialize<'de> for ShortText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|text| EventId::new(&text))
+        String::deserialize(deserializer).map(|text| ShortText::new(&text))
     }
 }
 

@@ -1,12 +1,13 @@
-//! The account and device indexes: names to slots, looked up once per login each.
+//! The device index's map: device names to what a login needs to know about the device,
+//! looked up once per login. (The account index holds slots only: `crate::keys::SlotIndex`.)
 //!
 //! A name of up to 24 bytes (nearly all) is a key of four machine words (its bytes and its
 //! length), so a lookup hashes and compares words, with no call to `memcmp` or a byte loop.
 //! Longer names go to a second map.
 //!
-//! The value is the name's slot, or for devices a small record of what a login needs to know
-//! about the device (see `super::device_index`): it sits in the bucket the lookup has just
-//! read, so reading it costs no further cache miss.
+//! The value is a small record of what a login needs to know about the device (see
+//! `super::device_index`): it sits in the bucket the lookup has just read, so reading it
+//! costs no further cache miss.
 
 use std::hash::{Hash, Hasher};
 
@@ -103,16 +104,6 @@ impl<V: Copy> NameIndex<V> {
             Some(key) => self.short.insert(key, value),
             None => self.long.insert(name.into(), value),
         };
-    }
-}
-
-impl<V: Copy> FromIterator<(Box<str>, V)> for NameIndex<V> {
-    fn from_iter<I: IntoIterator<Item = (Box<str>, V)>>(iter: I) -> Self {
-        let mut index = NameIndex::default();
-        for (name, value) in iter {
-            index.insert(&name, value);
-        }
-        index
     }
 }
 

@@ -10,7 +10,7 @@ use crate::geo::{half_central_angle, Point};
 pub(crate) use super::place::Place;
 
 use super::devices::Link;
-pub(crate) use super::id::EventId;
+pub(crate) use super::id::{EventId, ShortText};
 
 /// The shared-device index keeps, per device, account and bucket of this length, only the
 /// earliest and the latest login; an account's non-located logins are kept the same way per
@@ -160,7 +160,7 @@ pub(crate) struct DeviceUse {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(from = "AccountForm")]
 pub(crate) struct AccountState {
-    pub name: Box<str>,
+    pub name: ShortText,
     /// The earliest `account_opened` (by time, then id); later ones are ignored.
     pub opened: Option<Opened>,
     /// The earliest login from any device, located or not.
@@ -212,7 +212,7 @@ impl Rare {
 /// order): what a snapshot is read back through.
 #[derive(Deserialize)]
 struct AccountForm {
-    name: Box<str>,
+    name: ShortText,
     opened: Option<Opened>,
     first_login: Option<FirstUse>,
     devices: Vec<FirstUse>,
@@ -542,7 +542,7 @@ pub(crate) fn until<T: Ordered>(list: &[T], until: i64) -> &[T] {
 impl AccountState {
     pub fn new(name: &str) -> Self {
         AccountState {
-            name: name.into(),
+            name: ShortText::new(name),
             opened: None,
             first_login: None,
             devices: Vec::new(),

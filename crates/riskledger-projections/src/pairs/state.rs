@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::arena::{Arena, TextRef};
 pub(crate) use super::payments::PaymentFact;
 pub(crate) use super::payments::PaymentTables;
-use crate::keys::FastMap;
+use crate::keys::{find_or_add, name_hash, name_index, FastMap};
 use crate::reserve_an_eighth;
 
 /// The least a lifelong list (pairs, contracts, names, flags) grows by when full.
@@ -130,47 +130,9 @@ impl From<StoredPairBook> for PairBook {
     }
 }
 
-/// The hash of a name in the indexes: Fx over its bytes.
-#[inline]
-fn name_hash(name: &[u8]) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(name)
-}
-
 #[inline]
 fn pair_hash(client: u32, freelancer: u32) -> u64 {
     rustc_hash::FxBuildHasher.hash_one((client, freelancer))
-}
-
-/// The slot of `index` that holds `name`, or `None` after adding `new_slot` for it. `name_of`
-/// gives a slot's name (and is what hashes a slot again when the table grows).
-#[inline]
-fn find_or_add<'a>(
-    index: &mut HashTable<u32>,
-    name: &[u8],
-    name_of: impl Fn(u32) -> &'a [u8],
-    new_slot: u32,
-) -> Option<u32> {
-    let hash = name_hash(name);
-    match index.entry(
-        hash,
-        |&slot| name_of(slot) == name,
-        |&slot| name_hash(name_of(slot)),
-    ) {
-        hashbrown::hash_table::Entry::Occupied(found) => Some(*found.get()),
-        hashbrown::hash_table::Entry::Vacant(vacant) => {
-            vacant.insert(new_slot);
-            None
-        }
-    }
-}
-
-/// An index of the names of slots `0..slots`, each found by `name_of`.
-fn name_index<'a>(slots: usize, name_of: impl Fn(u32) -> &'a [u8]) -> HashTable<u32> {
-    let mut index = HashTable::with_capacity(slots);
-    for slot in 0..slots as u32 {
-        let _ = find_or_add(&mut index, name_of(slot), &name_of, slot);
-    }
-    index
 }
 
 /// One client–freelancer pair, created by the first event that names it.
