@@ -27,8 +27,10 @@
 //! are the bytes checked, so damage anywhere is refused before it reaches the decoder. The
 //! checks guard against damage, not forgery: they hold no secret, so whoever can write the
 //! ledger directory can forge a snapshot that loads. That is why an audit uses `replay`, which
-//! rebuilds from the hash-chained log alone and never reads a snapshot. A forged length is
-//! refused by the decoder's limit (its section's size) rather than allocated.
+//! rebuilds from the hash-chained log alone and never reads a snapshot. A forged length of
+//! bytes is refused by the decoder's limit (its section's size) rather than allocated; a
+//! forged count of accounts or devices reserves address space, never memory, and is refused
+//! once the items run out (`riskledger_projections`' `exact.rs`).
 //!
 //! A snapshot is derived state: one that does not match the log (other format, a seq beyond the
 //! head, a hash the log does not have at that seq, damage) is ignored and the state rebuilt from
@@ -342,6 +344,11 @@ pub fn read(dir: &Path, abandon: &AtomicBool) -> Result<(Covered, State), Unusab
         (Ok(rest), Ok(head), Ok(tail)) => (rest, head, tail),
         (rest, head, tail) => return Err(first_cause([rest.err(), head.err(), tail.err()])),
     };
+    if !head.is_completed_by(&tail) {
+        return Err(Unusable::Damaged(
+            "the account book's head counts other accounts than its parts hold",
+        ));
+    }
     let accounts = AccountBook::from_parts(head, tail);
     let books = Books {
         pairs: rest.pairs,
@@ -472,8 +479,12 @@ fn first_cause(failures: [Option<Unusable>; SECTIONS]) -> Unusable {
 /// against its limit the bytes every string and byte run claims, before it allocates them; a
 /// section holds all of those bytes, so the limit is the section's length rounded up to a
 /// power of two (bincode takes it as a type parameter, hence the table). A forged length then
-/// allocates at most about twice the file's size, and is refused beyond; sequences allocate
-/// as their elements arrive (serde's cautious size hints). A panic inside the decoder (a
+/// allocates at most about twice the file's size, and is refused beyond. Sequences allocate
+/// as their elements arrive (serde's cautious size hints), but for the account book's lists of
+/// accounts and devices, which reserve their stated count at once (each at most 4 GiB of
+/// address space, nothing touched before an item is read, and only where the system grants
+/// it): a forged count there fails when the items run out, or, for the head's count of both
+/// parts, when the parts do not add up to it. A panic inside the decoder (a
 /// capacity overflow, say) is a section that does not decode. The state is then rebuilt from
 /// the log.
 fn decode_guarded<T: DeserializeOwned>(

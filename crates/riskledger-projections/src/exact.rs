@@ -1,6 +1,6 @@
 //! Lists read back at the length their encoding states, not grown by doubling.
 //!
-//! serde's own `Vec` reader trusts a stated length only up to 1 MiB of items and doubles from
+//! serde's own `Vec` reader trusts a stated length only up to 1 MiB worth of items and doubles from
 //! there, so a 160 MB list of accounts is copied into ever larger buffers on the way, each one
 //! first touched (and zeroed by the kernel) afresh. On this machine that touching, not the
 //! decoding, was most of a reopen (a profile of the 10M-event ledger: 43% of its samples in

@@ -39,8 +39,9 @@ impl Point {
 /// formula. Total: any input gives a number (NaN in, NaN out); never panics.
 ///
 /// It is `arc_km(half_central_angle(a, b), radius_km)`, bit for bit: the accounts fold keeps
-/// the half angle of each located login to the one before it, so that evaluating a pair at
-/// any `T` under any radius costs two multiplications and gives exactly this distance.
+/// the half angle of each located login to the one before it (rounded up to an `f32`), so
+/// that bounding a pair's distance at any `T` under any radius costs two multiplications; a
+/// pair the bound cannot settle is measured with this function's own two steps.
 ///
 /// ```
 /// use riskledger_projections::geo::{haversine_km, Point};

@@ -350,6 +350,8 @@ pub struct AccountsHead {
     horizon: Option<Horizon>,
     devices: Vec<DeviceState>,
     accounts: Vec<AccountState>,
+    /// The count of accounts in both parts, as the head states it.
+    accounts_in_book: u64,
 }
 
 /// The tail of [`Parts`] as read back.
@@ -366,6 +368,7 @@ struct HeadForm {
     horizon: Option<Horizon>,
     devices: Vec<DeviceState>,
     accounts: Vec<AccountState>,
+    accounts_in_book: u64,
 }
 
 impl<'de> Deserialize<'de> for HeadForm {
@@ -399,6 +402,7 @@ impl<'de> Visitor<'de> for HeadVisitor {
             horizon,
             devices,
             accounts,
+            accounts_in_book,
         })
     }
 }
@@ -415,6 +419,7 @@ impl From<HeadForm> for AccountsHead {
             horizon,
             devices,
             mut accounts,
+            accounts_in_book,
         }: HeadForm,
     ) -> Self {
         refresh_all_angles(&mut accounts);
@@ -422,6 +427,7 @@ impl From<HeadForm> for AccountsHead {
             horizon,
             devices,
             accounts,
+            accounts_in_book,
         }
     }
 }
@@ -442,16 +448,21 @@ impl AccountBook {
         }
     }
 
-    /// The book the two parts of [`AccountBook::parts`] describe.
+    /// The book the two parts of [`AccountBook::parts`] describe. Check
+    /// [`AccountsHead::is_completed_by`] first: parts that do not belong together (damage)
+    /// make a book of what they hold, not an error.
     pub fn from_parts(head: AccountsHead, tail: AccountsTail) -> Self {
         let AccountsHead {
             horizon,
             devices,
             mut accounts,
+            accounts_in_book: _,
         } = head;
         // The head reserved room for the tail: this appends in place.
         accounts.reserve_exact(tail.accounts.len());
         accounts.extend(tail.accounts);
+        // Room a wrong count reserved is given back (a no-op for parts that belong together).
+        accounts.shrink_to_fit();
         AccountBook::indexed(horizon, accounts, devices)
     }
 
@@ -473,6 +484,35 @@ impl AccountBook {
         };
         book.index_devices();
         book
+    }
+}
+
+impl AccountsHead {
+    /// Whether `tail` holds the rest of the accounts this head counts: parts written together
+    /// do; a damaged or mismatched pair does not, and a snapshot loader then rebuilds.
+    ///
+    /// ```
+    /// # use riskledger_events::json::parse_line;
+    /// # use riskledger_projections::accounts::*;
+    /// # let mut book = AccountBook::new();
+    /// # for (n, account) in ["c-1", "f-1", "f-2"].iter().enumerate() {
+    /// #     let line = format!(r#"{{"id":"l{n}","type":"login","at":"2024-03-01T09:00:00Z","account":"{account}","device":"d-1","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}}"#);
+    /// #     book.apply(&parse_line(n as u64 + 1, &line).unwrap());
+    /// # }
+    /// let config = bincode::config::legacy();
+    /// let parts = book.parts();
+    /// let head = bincode::serde::encode_to_vec(parts.head(), config)?;
+    /// let tail = bincode::serde::encode_to_vec(parts.tail(), config)?;
+    /// let (head, _): (AccountsHead, usize) = bincode::serde::decode_from_slice(&head, config)?;
+    /// let (tail, _): (AccountsTail, usize) = bincode::serde::decode_from_slice(&tail, config)?;
+    /// assert!(head.is_completed_by(&tail));
+    /// let (other, _): (AccountsTail, usize) = bincode::serde::decode_from_slice(&[0; 8], config)?;
+    /// assert!(!head.is_completed_by(&other)); // an empty tail: one account short
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_completed_by(&self, tail: &AccountsTail) -> bool {
+        let counted = (self.accounts.len() as u64).checked_add(tail.accounts.len() as u64);
+        counted == Some(self.accounts_in_book)
     }
 }
 
@@ -572,10 +612,33 @@ mod tests {
     /// one, three, and the pinned history with a shared device (so the head's devices refer to
     /// accounts in both halves).
     #[test]
+    fn a_forged_count_of_accounts_is_refused_and_its_room_given_back() {
+        let config = bincode::config::legacy();
+        // The head's fields in order: no horizon, no devices, a forged count, no accounts.
+        let forged = (
+            None::<Horizon>,
+            Vec::<u8>::new(),
+            u64::MAX,
+            Vec::<u8>::new(),
+        );
+        let bytes = bincode::serde::encode_to_vec(forged, config).unwrap();
+        let (head, _): (AccountsHead, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        let empty = bincode::serde::encode_to_vec(Vec::<u8>::new(), config).unwrap();
+        let (tail, _): (AccountsTail, usize) =
+            bincode::serde::decode_from_slice(&empty, config).unwrap();
+        assert!(!head.is_completed_by(&tail));
+        let book = AccountBook::from_parts(head, tail);
+        assert_eq!((book.accounts.len(), book.accounts.capacity()), (0, 0));
+    }
+
+    #[test]
     fn the_parts_read_back_to_the_whole_book() {
         let history = include_str!("../../../../tests/data/state-digest-history.ndjson");
         let shared = r#"{"id":"canon-9","type":"login","at":"2025-03-01T09:00:00Z","account":"zz-last","device":"d-77","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}"#;
-        let lines: Vec<&str> = history.lines().chain([shared]).collect();
+        // A place no compact form holds: eight decimals, the sign of zero, 0.1 km.
+        let odd = r#"{"id":"canon-10","type":"login","at":"2025-03-02T09:00:00Z","account":"zz-last","device":"d-78","ip":"203.0.113.9","lat":14.60000001,"lon":-0.0,"country":"PH","accuracy_km":0.1}"#;
+        let lines: Vec<&str> = history.lines().chain([shared, odd]).collect();
         let config = bincode::config::legacy();
         let mut cases = 0;
         for take in [0, 1, 3, lines.len()] {
@@ -598,12 +661,16 @@ mod tests {
             );
             let (tail, _): (AccountsTail, usize) =
                 bincode::serde::decode_from_slice(&tail, config).unwrap();
+            assert!(head.is_completed_by(&tail));
+            // The head reserved room for the whole book, so the tail is appended in place.
+            assert_eq!(head.accounts.capacity(), book.len());
             let joined = AccountBook::from_parts(head, tail);
             assert_eq!(
                 canonical_bytes(&joined),
                 canonical_bytes(&whole),
                 "{take} lines"
             );
+            assert_eq!(canonical_bytes(&joined), canonical_bytes(&book));
             assert_eq!(joined.accounts.len(), whole.accounts.len());
             for (a, b) in joined.accounts.iter().zip(&whole.accounts) {
                 let angles = |x: &AccountState| -> Vec<u32> {

@@ -349,6 +349,7 @@ fn compact_device(device: &mut DeviceState, window_micros: i64, since_at: i64, h
         shared.links.sort_unstable_by_key(|link| link.accounts);
     }
     drop_before(&mut shared.uses, |u| u.at < horizon.kept_from_at);
+    device.tidy();
 }
 
 /// Drops the items before a time from a list sorted by time.

@@ -153,6 +153,25 @@ mod tests {
         }
     }
 
+    /// Every coordinate of up to seven decimals takes the compact form: half of them need the
+    /// count one further from zero than the truncated product (`31.5033 × 10⁷` is
+    /// 315032999.99999994).
+    #[test]
+    fn every_coordinate_of_up_to_seven_decimals_is_compact() {
+        for decimals in [1u32, 2, 4, 7] {
+            // `n / 10^d` is the f64 a parser gives for that decimal (both exact, one rounding).
+            let scale = 10i64.pow(decimals);
+            let limit = 180 * scale;
+            let step = (limit / 100_000).max(1) as usize + 1;
+            for n in (-limit..=limit).step_by(step) {
+                let degrees = n as f64 / scale as f64;
+                assert!(units_of(degrees).is_some(), "{degrees}");
+            }
+        }
+        assert!(units_of(31.5033).is_some());
+        assert!(units_of(-37.7829).is_some());
+    }
+
     /// Every finite coordinate and accuracy reads back bit for bit, whichever form it took.
     #[test]
     fn every_place_reads_back_bit_for_bit() {

@@ -664,9 +664,18 @@ impl DeviceState {
         self.shared.as_deref().map_or(&[], |shared| &shared.links)
     }
 
-    /// The uses and links, to change (boxed on first use).
+    /// The uses and links, to change (boxed on first use; [`DeviceState::tidy`] gives the box
+    /// back once both are empty again).
     pub fn shared_mut(&mut self) -> &mut SharedUses {
         self.shared.get_or_insert_with(Box::default)
+    }
+
+    /// Gives back the box of uses and links that are both empty (after compaction).
+    pub fn tidy(&mut self) {
+        let is_empty = |shared: &SharedUses| shared.uses.is_empty() && shared.links.is_empty();
+        if self.shared.as_deref().is_some_and(is_empty) {
+            self.shared = None;
+        }
     }
 
     /// Adds one login to the shared-device index, keeping per account and bucket only the
