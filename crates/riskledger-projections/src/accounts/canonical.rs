@@ -176,7 +176,7 @@ fn canonical_bytes(book: &AccountBook) -> Vec<u8> {
 }
 
 impl Serialize for AccountBook {
-    /// The bytes of [`Snapshot`], written from borrowed views (see the module docs).
+    /// The bytes of the canonical form (`Snapshot`), written from borrowed views (see the module docs).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let canonical = Canonical::new(self);
         let mut snapshot = serializer.serialize_struct("Snapshot", 3)?;

@@ -49,7 +49,7 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// The four indexes (account, pair, contract and flag names to slots) hold slots only: a
 /// lookup hashes the name and compares it with the name the slot points at in `text` (for a
 /// pair, the two account slots in `pairs`). They are not written to snapshots; reading a book
-/// back rebuilds them (see [`StoredPairBook`]).
+/// back rebuilds them (see `StoredPairBook`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(from = "StoredPairBook")]
 pub struct PairBook {
