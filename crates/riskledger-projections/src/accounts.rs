@@ -8,10 +8,8 @@
 
 mod canonical;
 mod compact;
-mod device_index;
 mod devices;
 mod id;
-mod names;
 mod place;
 mod report;
 mod rules;
@@ -30,7 +28,6 @@ pub use report::{
 
 use canonical::Snapshot;
 pub use canonical::{AccountsHead, AccountsTail, Parts};
-use device_index::{DeviceEntry, DeviceIndex};
 use devices::{device_links, Clusters, Link};
 use report::LevelSoFar;
 use state::{
@@ -78,7 +75,8 @@ pub struct AccountBook {
     /// Account names to slots, the name compared in the account's record.
     account_index: SlotIndex,
     devices: Vec<DeviceState>,
-    device_index: DeviceIndex,
+    /// Device names to slots, the name compared in the device's record.
+    device_index: SlotIndex,
     /// Set once the book is compacted (`compact.rs`): it then answers exactly at `T` at or
     /// after the boundary only.
     horizon: Option<Horizon>,
@@ -274,19 +272,19 @@ impl AccountBook {
     }
 
     /// One login: one lookup for the account, one for the device, one append to the
-    /// account's located (or non-located) logins. The device's record and the account's
-    /// first logins (its very first, its first per device) are touched only when the device's
-    /// index entry cannot tell that the login changes none of them: a new device, a shared
+    /// account's located (or non-located) logins. The device's shared-device index and the
+    /// account's first logins (its very first, its first per device) are touched only when the
+    /// device's record cannot tell that the login changes none of them: a new device, a shared
     /// one, a login no later than the account's first on the device.
     #[inline]
     fn apply_login(&mut self, at: i64, id: &str, login: LoginFields<'_>) {
         let account = self.account_slot(login.account);
         let id = EventId::new(id);
-        let device = match self.device_index.entry(login.device) {
+        let device = match self.device_named(login.device) {
             // The account signed in on this device before `at`, so also on some device: this
             // login is neither its first on the device nor its first at all.
-            Some(entry) if entry.is_used_before_by(account, at) => entry.slot(),
-            entry => self.record_device_use(at, &id, login.device, entry, account),
+            Some(device) if self.devices[device].is_used_before_by(account, at) => device,
+            found => self.record_device_use(at, &id, login.device, found, account),
         };
         let state = &mut self.accounts[account];
         // Device indexes are below `u32::MAX`: each device holds at least a name in memory.
@@ -311,18 +309,18 @@ impl AccountBook {
     }
 
     /// A login its device's index entry cannot vouch for: the device's record, the account's
-    /// first use of the device and the entry are brought up to date.
+    /// first use of the device and the device's copy of it are brought up to date.
     #[inline(never)]
     fn record_device_use(
         &mut self,
         at: i64,
         id: &EventId,
         name: &str,
-        entry: Option<DeviceEntry>,
+        found: Option<usize>,
         account: usize,
     ) -> usize {
-        let device = match entry {
-            Some(entry) => entry.slot(),
+        let device = match found {
+            Some(device) => device,
             None => self.new_device(name, account),
         };
         match self.devices[device].sole {
@@ -331,20 +329,24 @@ impl AccountBook {
             None => self.devices[device].record_use(at, id, account),
         }
         self.accounts[account].record_login(at, id, device);
-        let refreshed = self.device_entry(device);
-        if entry != Some(refreshed) {
-            self.device_index.insert(name, refreshed);
-        }
+        self.devices[device].sole_first_at = self.sole_first_at(device);
         device
     }
 
-    /// The index entry of a device, from the device's record and its sole account's.
-    fn device_entry(&self, device: usize) -> DeviceEntry {
-        let sole = self.devices[device].sole.and_then(|account| {
-            let first_at = self.accounts.get(account)?.first_use_of(device)?;
-            Some((account, first_at))
-        });
-        DeviceEntry::new(device, sole)
+    /// When the device's sole account first signed in on it (`i64::MAX` for a shared device):
+    /// what [`DeviceState::sole_first_at`] copies.
+    fn sole_first_at(&self, device: usize) -> i64 {
+        self.devices[device]
+            .sole
+            .and_then(|account| self.accounts.get(account)?.first_use_of(device))
+            .unwrap_or(i64::MAX)
+    }
+
+    /// The slot of the device named `name`.
+    #[inline]
+    fn device_named(&self, name: &str) -> Option<usize> {
+        let name_of = |slot: u32| self.devices[slot as usize].name.as_bytes();
+        find(&self.device_index, name.as_bytes(), name_of).map(|slot| slot as usize)
     }
 
     /// A second account signs in on a device: its index is built from the logins its only
@@ -389,18 +391,25 @@ impl AccountBook {
         find(&self.account_index, name.as_bytes(), name_of).map(|slot| slot as usize)
     }
 
-    /// A device not seen before, used by `account` alone; its index entry is completed once
-    /// the account's first use of it is recorded.
+    /// A device not seen before, used by `account` alone; its copy of the account's first use
+    /// is completed once that use is recorded.
     fn new_device(&mut self, name: &str, account: usize) -> usize {
-        let index = self.devices.len();
-        self.devices.push(DeviceState::new(name, account));
-        self.device_index
-            .insert(name, DeviceEntry::new(index, None));
-        index
+        let AccountBook {
+            devices,
+            device_index,
+            ..
+        } = self;
+        // Slots are below `u32::MAX`: each device holds a record of 56 bytes.
+        let new_slot = devices.len() as u32;
+        devices.push(DeviceState::new(name, account));
+        let name_of = |slot: u32| devices[slot as usize].name.as_bytes();
+        let found = find_or_add(device_index, name.as_bytes(), name_of, new_slot);
+        debug_assert!(found.is_none(), "a new device's name is not indexed yet");
+        new_slot as usize
     }
 
     fn device_name(&self, device: usize) -> &str {
-        self.devices.get(device).map_or("", |d| &d.name)
+        self.devices.get(device).map_or("", |d| d.name.as_str())
     }
 
     fn account_name(&self, account: usize) -> &str {
@@ -1013,7 +1022,7 @@ mod tests {
     }
 
     fn device<'a>(book: &'a AccountBook, name: &str) -> &'a DeviceState {
-        let index = book.device_index.get(name).unwrap();
+        let index = book.device_named(name).unwrap();
         &book.devices[index]
     }
 
@@ -1057,7 +1066,8 @@ mod tests {
         let entries_are_true = |book: &AccountBook| {
             (0..book.devices.len()).all(|device| {
                 let name = &book.devices[device].name;
-                book.device_index.entry(name) == Some(book.device_entry(device))
+                book.device_named(name) == Some(device)
+                    && book.devices[device].sole_first_at == book.sole_first_at(device)
             })
         };
         let mut in_order = AccountBook::new();

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::exact::WithRoom;
 use crate::keys::name_index;
 
-use super::device_index::{DeviceEntry, DeviceIndex};
 use super::devices::Link;
 use super::state::{
     refresh_angles, AccountState, DeviceState, DeviceUse, FirstUse, Found, HiddenLogin, Horizon,
@@ -265,6 +264,7 @@ impl Serialize for DeviceView<'_, '_> {
         let DeviceState {
             name,
             sole: _,
+            sole_first_at: _, // derived: copied from the sole account on load
             shared: _,
         } = device;
         let uses = device.uses();
@@ -475,14 +475,15 @@ impl AccountBook {
         let account_index = name_index(accounts.len(), |slot| {
             accounts[slot as usize].name.as_bytes()
         });
+        let device_index = name_index(devices.len(), |slot| devices[slot as usize].name.as_bytes());
         let mut book = AccountBook {
             accounts,
             account_index,
             devices,
-            device_index: DeviceIndex::default(),
+            device_index,
             horizon,
         };
-        book.index_devices();
+        book.copy_first_uses_to_devices();
         book
     }
 }
@@ -566,13 +567,11 @@ impl Serialize for PartView<'_, '_> {
 }
 
 impl AccountBook {
-    /// Builds the device index from the devices and accounts (after loading a snapshot).
-    fn index_devices(&mut self) {
-        let entries: Vec<DeviceEntry> = (0..self.devices.len())
-            .map(|device| self.device_entry(device))
-            .collect();
-        for (device, entry) in self.devices.iter().zip(entries) {
-            self.device_index.insert(&device.name, entry);
+    /// Gives each device used by one account a copy of that account's first use of it (after
+    /// loading a snapshot, which does not store the copies).
+    fn copy_first_uses_to_devices(&mut self) {
+        for device in 0..self.devices.len() {
+            self.devices[device].sole_first_at = self.sole_first_at(device);
         }
     }
 }
@@ -685,9 +684,12 @@ mod tests {
             }
             for device in &whole.devices {
                 let name = &device.name;
+                let joined_slot = joined.device_named(name);
+                assert_eq!(joined_slot, whole.device_named(name));
+                let slot = joined_slot.unwrap();
                 assert_eq!(
-                    joined.device_index.entry(name),
-                    whole.device_index.entry(name)
+                    joined.devices[slot].sole_first_at,
+                    whole.devices[slot].sole_first_at
                 );
             }
         }

@@ -10,7 +10,7 @@ use crate::geo::{half_central_angle, Point};
 pub(crate) use super::place::Place;
 
 use super::devices::Link;
-pub(crate) use super::id::{EventId, ShortText};
+pub(crate) use super::id::{DeviceName, EventId, ShortText};
 
 /// The shared-device index keeps, per device, account and bucket of this length, only the
 /// earliest and the latest login; an account's non-located logins are kept the same way per
@@ -305,13 +305,19 @@ pub(crate) struct Horizon {
 /// the account keeps (`located` and `hidden` with this device) and it has no uses: a device
 /// used by one account links nothing. Once a second account signs in on it, its uses are the
 /// logins of every account on it, sorted, compacted to at most two per account and bucket.
-/// 40 bytes: the uses and links of the few shared devices are boxed.
+/// 56 bytes, the name inline: the device index holds slots only and compares names here, and
+/// the uses and links of the few shared devices are boxed.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(from = "DeviceForm")]
 pub(crate) struct DeviceState {
-    pub name: Box<str>,
+    pub name: DeviceName,
     /// The only account that used the device so far; `None` once it is shared.
     pub sole: Option<usize>,
+    /// While `sole` is set: when that account first signed in on the device (a copy of its
+    /// first use, kept by the book, derived on load); `i64::MAX` otherwise. What a login's
+    /// fast path reads ([`DeviceState::is_used_before_by`]), in the record the index lookup has
+    /// just read.
+    pub sole_first_at: i64,
     /// `None` while both lists are empty (read through [`DeviceState::uses`] and
     /// [`DeviceState::links`]).
     pub(super) shared: Option<Box<SharedUses>>,
@@ -327,7 +333,7 @@ pub(crate) struct SharedUses {
 /// A device as the canonical form lists its fields.
 #[derive(Deserialize)]
 struct DeviceForm {
-    name: Box<str>,
+    name: DeviceName,
     sole: Option<usize>,
     uses: Vec<DeviceUse>,
     links: Vec<Link>,
@@ -343,6 +349,7 @@ impl From<DeviceForm> for DeviceState {
         DeviceState {
             name: form.name,
             sole: form.sole,
+            sole_first_at: i64::MAX,
             shared: (!is_empty).then(|| Box::new(shared)),
         }
     }
@@ -646,10 +653,20 @@ impl AccountState {
 impl DeviceState {
     pub fn new(name: &str, account: usize) -> Self {
         DeviceState {
-            name: name.into(),
+            name: DeviceName::new(name),
             sole: Some(account),
+            sole_first_at: i64::MAX,
             shared: None,
         }
+    }
+
+    /// Whether a login of `account` at `at` on this device leaves the device and the
+    /// account's first use of it as they are: the account alone has used the device, and
+    /// first did strictly before `at` (a login at the same microsecond could come first by
+    /// its id, so it takes the full path).
+    #[inline]
+    pub fn is_used_before_by(&self, account: usize, at: i64) -> bool {
+        self.sole == Some(account) && at > self.sole_first_at
     }
 
     /// The shared-device index: every account's logins on the device, compacted.
@@ -781,6 +798,6 @@ mod tests {
             "{}",
             size_of::<AccountState>()
         );
-        assert_eq!(size_of::<DeviceState>(), 40);
+        assert_eq!(size_of::<DeviceState>(), 56);
     }
 }
