@@ -153,9 +153,19 @@ pub(crate) struct Feed {
     flags: FxHashMap<Name, FlagNames>,
     /// Pair → its latest payment time seen, so that only the latest schedules a deadline.
     latest_payment_at: FxHashMap<PairKey, i64>,
-    /// Times at which a pair's level may change with no new event about it.
-    deadlines: BinaryHeap<Reverse<(i64, PairKey)>>,
+    /// Times at which a pair's level may change with no new event about it. Read back at its
+    /// stated length: a heap's array read back is already a heap, so `From` moves nothing.
+    #[serde(deserialize_with = "deadlines_read_exactly")]
+    deadlines: Deadlines,
     changes: Vec<LevelChange>,
+}
+
+type Deadlines = BinaryHeap<Reverse<(i64, PairKey)>>;
+
+fn deadlines_read_exactly<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Deadlines, D::Error> {
+    riskledger_projections::exact::vec(deserializer).map(BinaryHeap::from)
 }
 
 impl Feed {
@@ -383,5 +393,31 @@ fn evaluate(books: &Books, policy: &Policy, subject: &Subject, at: Timestamp) ->
         Subject::Pair { client, freelancer } => {
             books.pair_level(&policy.pairs, client, freelancer, at)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deadlines read back at their stated length, as the very heap they were: the same
+    /// array (so the same bytes again), popped in the same order.
+    #[test]
+    fn deadlines_read_back_as_the_same_heap() {
+        let mut feed = Feed::default();
+        for n in 0..1_000i64 {
+            let due = (n * 7_919) % 1_009;
+            feed.schedule(
+                due,
+                (format!("c-{n}").into(), format!("f-{}", n % 13).into()),
+            );
+        }
+        let config = bincode::config::legacy();
+        let bytes = bincode::serde::encode_to_vec(&feed, config).unwrap();
+        let (back, _): (Feed, usize) = bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert_eq!(back.deadlines.capacity(), 1_000);
+        assert_eq!(bincode::serde::encode_to_vec(&back, config).unwrap(), bytes);
+        let order = |heap: Deadlines| heap.into_sorted_vec();
+        assert_eq!(order(back.deadlines), order(feed.deadlines));
     }
 }

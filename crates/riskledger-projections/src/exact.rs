@@ -16,10 +16,28 @@ use serde::Deserialize;
 
 /// The most a stated length reserves at once. Reserving is not touching: a forged length costs
 /// address space until the input runs out and the list is dropped.
-pub(crate) const MAX_RESERVED_BYTES: usize = 4 << 30;
+///
+/// ```
+/// assert_eq!(riskledger_projections::exact::MAX_RESERVED_BYTES, 4 << 30);
+/// ```
+pub const MAX_RESERVED_BYTES: usize = 4 << 30;
 
-/// `#[serde(deserialize_with = "crate::exact::vec")]`: a `Vec` reserved at its stated length.
-pub(crate) fn vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// `#[serde(deserialize_with = "riskledger_projections::exact::vec")]`: a `Vec` reserved at
+/// its stated length.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Held {
+///     #[serde(deserialize_with = "riskledger_projections::exact::vec")]
+///     items: Vec<u32>,
+/// }
+/// let config = bincode::config::legacy();
+/// let bytes = bincode::serde::encode_to_vec((vec![7u32; 1_000_000],), config)?;
+/// let (held, _): (Held, usize) = bincode::serde::decode_from_slice(&bytes, config)?;
+/// assert_eq!(held.items.capacity(), 1_000_000); // serde's own reader would have doubled
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

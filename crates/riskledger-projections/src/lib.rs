@@ -8,7 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
-mod exact;
+pub mod exact;
 pub mod geo;
 mod keys;
 pub mod pairs;
