@@ -308,7 +308,7 @@ impl AccountBook {
         }
     }
 
-    /// A login its device's index entry cannot vouch for: the device's record, the account's
+    /// A login its device's record cannot vouch for: the device's record, the account's
     /// first use of the device and the device's copy of it are brought up to date.
     #[inline(never)]
     fn record_device_use(
@@ -1031,8 +1031,9 @@ mod tests {
         &book.accounts[index]
     }
 
-    /// The device index entries (what lets a login skip the device's record and the account's
-    /// first logins) stay exactly what the state says, whatever the arrival order, across a
+    /// Each device is found by its name, and its copy of its sole account's first use (what
+    /// lets a login skip the device's uses and the account's first logins) stays exactly what
+    /// the state says, whatever the arrival order, across a
     /// snapshot, and while devices become shared: the fold then equals one that saw every
     /// event in order.
     #[test]
@@ -1090,6 +1091,92 @@ mod tests {
         assert!(entries_are_true(&book));
         assert!(book == in_order);
         assert!(device(&book, "a-phone").sole.is_none());
+    }
+
+    /// Each device's copy of its sole account's first use equals a fresh derivation after
+    /// every single event, in reverse time order, across a compaction and a reload from the
+    /// snapshot's two parts, with a shared device, a device name too long to be inline and
+    /// names of several bytes per character; and a fold that never takes the fast path keeps
+    /// the same book (written with a review, session 8).
+    #[test]
+    fn device_copies_stay_true_after_every_event_compaction_and_reload() {
+        let policy = one_day_windows();
+        let true_now = |book: &AccountBook| {
+            (0..book.devices.len()).all(|d| {
+                book.device_named(&book.devices[d].name) == Some(d)
+                    && book.devices[d].sole_first_at == book.sole_first_at(d)
+            })
+        };
+        let mut events = vec![opened("a"), opened("b"), opened("c")];
+        let mut x: u64 = 0x1234_5678;
+        for n in 0..3000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let acct = ["a", "b", "c", "d-long-account-name-1"][(x % 4) as usize];
+            let dev = match (x >> 8) % 7 {
+                0 => "shared-1".to_string(),
+                1 => "dev-0123456789abcdef-long-name".to_string(), // boxed
+                2 => format!("dé{}-ü", (x >> 16) % 3),
+                _ => format!("{acct}-{}", (x >> 20) % 3),
+            };
+            let day = ((x >> 24) % 60) as i64;
+            let at = START + day * DAY + (((x >> 32) % 5) as i64) * MINUTE;
+            let net = if (x >> 40).is_multiple_of(4) {
+                Network::Vpn
+            } else {
+                Network::Residential
+            };
+            events.push(login(format!("e{n:05}"), at, acct, &dev, net));
+        }
+        // The events before day 30 in reverse, a compaction there, a reload from the parts, the
+        // later events: against a whole fold compacted at the same boundary.
+        let boundary = Timestamp(START + 30 * DAY);
+        let (before, after): (Vec<_>, Vec<_>) =
+            events.iter().cloned().partition(|e| e.at < boundary);
+        let mut book = AccountBook::new();
+        for e in before.iter().rev() {
+            book.apply(e);
+            assert!(true_now(&book));
+        }
+        book.compact(&policy, boundary);
+        assert!(true_now(&book));
+        let config = bincode::config::legacy();
+        let parts = book.parts();
+        let head = bincode::serde::encode_to_vec(parts.head(), config).unwrap();
+        let tail = bincode::serde::encode_to_vec(parts.tail(), config).unwrap();
+        let (head, _): (AccountsHead, usize) =
+            bincode::serde::decode_from_slice(&head, config).unwrap();
+        let (tail, _): (AccountsTail, usize) =
+            bincode::serde::decode_from_slice(&tail, config).unwrap();
+        let mut book = AccountBook::from_parts(head, tail);
+        assert!(true_now(&book));
+        for (i, e) in after.iter().enumerate() {
+            book.apply(e);
+            assert!(true_now(&book), "after event {i}");
+        }
+        let mut whole = AccountBook::new();
+        for e in &events {
+            whole.apply(e);
+        }
+        whole.compact(&policy, boundary);
+        assert!(true_now(&whole));
+        assert!(book == whole, "compacted+reloaded+late equals whole");
+        // differential: a fold that never takes the fast path
+        let mut slow = AccountBook::new();
+        for e in events.iter().rev() {
+            // The copies made useless before each event: every login takes the full path.
+            slow.devices
+                .iter_mut()
+                .for_each(|d| d.sole_first_at = i64::MAX);
+            slow.apply(e);
+        }
+        let mut fast = AccountBook::new();
+        for e in events.iter().rev() {
+            fast.apply(e);
+        }
+        assert!(slow == fast);
+        assert!(true_now(&fast));
     }
 
     /// Inside years 1 to 9999 a signal's time reads back as itself, so the report may sort by
@@ -1227,17 +1314,9 @@ mod tests {
         assert_eq!(lengths(&compacted_over(366)), lengths(&years));
     }
 
-    /// A device one account used before the boundary turns shared after it: the uses rebuilt
-    /// from its owner's logins are those from `C` on, the ones the whole book compacted keeps
-    /// (the owner's carry, before `C`, is not brought back into the device's uses).
-    #[test]
-    fn a_device_shared_after_compaction_keeps_what_the_whole_book_compacted_keeps() {
-        let policy = AccountPolicy {
-            new_country_lookback_days: 1,
-            shared_device_window_days: 1,
-            ..AccountPolicy::default()
-        };
-        let opened = |who: &str| Event {
+    /// A freelancer in GB, opened the day before `START`.
+    fn opened(who: &str) -> Event {
+        Event {
             id: format!("opened-{who}"),
             at: Timestamp(START - DAY),
             body: Body::AccountOpened {
@@ -1245,7 +1324,24 @@ mod tests {
                 role: riskledger_events::Role::Freelancer,
                 country: Country::parse("GB").unwrap(),
             },
-        };
+        }
+    }
+
+    /// Lookbacks of a day, so that a compaction a month in drops most of what came before.
+    fn one_day_windows() -> AccountPolicy {
+        AccountPolicy {
+            new_country_lookback_days: 1,
+            shared_device_window_days: 1,
+            ..AccountPolicy::default()
+        }
+    }
+
+    /// A device one account used before the boundary turns shared after it: the uses rebuilt
+    /// from its owner's logins are those from `C` on, the ones the whole book compacted keeps
+    /// (the owner's carry, before `C`, is not brought back into the device's uses).
+    #[test]
+    fn a_device_shared_after_compaction_keeps_what_the_whole_book_compacted_keeps() {
+        let policy = one_day_windows();
         let mut events = vec![opened("a"), opened("b")];
         for day in 0..10 {
             let at = START + day * DAY + 60 * MINUTE;

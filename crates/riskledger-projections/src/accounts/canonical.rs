@@ -606,10 +606,8 @@ mod tests {
         assert_eq!(canonical_bytes(&decoded), bytes);
     }
 
-    /// The two parts of a snapshot give back the book the whole form gives, down to what the
-    /// bytes leave out: every cached angle (to the bit) and both name indexes. For no account,
-    /// one, three, and the pinned history with a shared device (so the head's devices refer to
-    /// accounts in both halves).
+    /// A head that counts more accounts than its parts hold is refused, and the room its count
+    /// reserved is given back.
     #[test]
     fn a_forged_count_of_accounts_is_refused_and_its_room_given_back() {
         let config = bincode::config::legacy();
@@ -631,6 +629,10 @@ mod tests {
         assert_eq!((book.accounts.len(), book.accounts.capacity()), (0, 0));
     }
 
+    /// The two parts of a snapshot give back the book the whole form gives, down to what the
+    /// bytes leave out: every cached angle (to the bit) and both name indexes. For no account,
+    /// one, three, and the pinned history with a shared device (so the head's devices refer to
+    /// accounts in both halves).
     #[test]
     fn the_parts_read_back_to_the_whole_book() {
         let history = include_str!("../../../../tests/data/state-digest-history.ndjson");

@@ -34,6 +34,8 @@ pub(crate) enum InlineText<const N: usize> {
 
 impl<const N: usize> InlineText<N> {
     pub(crate) fn new(id: &str) -> Self {
+        // The copies below cover at most 24 bytes: a wider `N` would leave a gap.
+        const { assert!(N <= 24, "InlineText copies at most 24 bytes inline") };
         let text = id.as_bytes();
         let len = text.len();
         if len > N {
