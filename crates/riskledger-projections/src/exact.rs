@@ -4,7 +4,7 @@
 //! there, so a 160 MB list of accounts is copied into ever larger buffers on the way, each one
 //! first touched (and zeroed by the kernel) afresh. On this machine that touching, not the
 //! decoding, was most of a reopen (a profile of the 10M-event ledger: 43% of its samples in
-//! the kernel's page clearing, half of it under the list's growth). These readers reserve the
+//! the kernel's page clearing, two thirds of it under the lists' growth). These readers reserve the
 //! stated length at once, up to [`MAX_RESERVED_BYTES`]: a damaged length reserves address
 //! space, never memory (nothing is touched before an item is read), and where even that is
 //! refused, or past the cap, the list grows as any other would.

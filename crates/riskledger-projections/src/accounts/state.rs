@@ -174,7 +174,8 @@ pub(crate) struct AccountState {
     pub(super) rare: Option<Box<Rare>>,
 }
 
-/// What few accounts keep: at 10M events, about one account in ten has any of it.
+/// What few accounts keep: a carry (only once compacted), logins through a VPN, TOR or a
+/// hosting network, payout changes, instances stored by compaction.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Rare {
     /// Compacted, the rest of the carry before `located`, slimmed: `foreign_majority`'s
@@ -208,6 +209,17 @@ impl Rare {
     }
 }
 
+impl SharedUses {
+    fn is_empty(&self) -> bool {
+        self.uses.is_empty() && self.links.is_empty()
+    }
+}
+
+/// `value` boxed, or `None` when it holds nothing: how the rare parts of a record are kept.
+fn boxed_unless_empty<T>(value: T, is_empty: fn(&T) -> bool) -> Option<Box<T>> {
+    (!is_empty(&value)).then(|| Box::new(value))
+}
+
 /// An account as the canonical form lists its fields (`canonical.rs` writes them in this
 /// order): what a snapshot is read back through.
 #[derive(Deserialize)]
@@ -239,20 +251,8 @@ impl From<AccountForm> for AccountState {
             first_login: form.first_login,
             devices: form.devices,
             located: form.located,
-            rare: (!rare.is_empty()).then(|| Box::new(rare)),
+            rare: boxed_unless_empty(rare, Rare::is_empty),
         }
-    }
-}
-
-/// Equal when every field is, the rare ones whether boxed or not.
-impl PartialEq for AccountState {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-            && self.opened == other.opened
-            && self.first_login == other.first_login
-            && self.devices == other.devices
-            && self.located == other.located
-            && self.rare() == other.rare()
     }
 }
 
@@ -307,7 +307,7 @@ pub(crate) struct Horizon {
 /// logins of every account on it, sorted, compacted to at most two per account and bucket.
 /// 56 bytes, the name inline: the device index holds slots only and compares names here, and
 /// the uses and links of the few shared devices are boxed.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(from = "DeviceForm")]
 pub(crate) struct DeviceState {
     pub name: DeviceName,
@@ -323,7 +323,7 @@ pub(crate) struct DeviceState {
     pub(super) shared: Option<Box<SharedUses>>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct SharedUses {
     pub uses: Vec<DeviceUse>,
     /// The links compaction found before the boundary, sorted by their pair of accounts.
@@ -345,12 +345,11 @@ impl From<DeviceForm> for DeviceState {
             uses: form.uses,
             links: form.links,
         };
-        let is_empty = shared.uses.is_empty() && shared.links.is_empty();
         DeviceState {
             name: form.name,
             sole: form.sole,
             sole_first_at: i64::MAX,
-            shared: (!is_empty).then(|| Box::new(shared)),
+            shared: boxed_unless_empty(shared, SharedUses::is_empty),
         }
     }
 }
@@ -689,8 +688,7 @@ impl DeviceState {
 
     /// Gives back the box of uses and links that are both empty (after compaction).
     pub fn tidy(&mut self) {
-        let is_empty = |shared: &SharedUses| shared.uses.is_empty() && shared.links.is_empty();
-        if self.shared.as_deref().is_some_and(is_empty) {
+        if self.shared.as_deref().is_some_and(SharedUses::is_empty) {
             self.shared = None;
         }
     }
