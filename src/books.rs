@@ -68,13 +68,18 @@ impl Books {
     /// ```
     pub fn apply(&mut self, event: &Event) {
         self.pairs.apply(event);
-        self.apply_all_but_pairs(event);
+        self.accounts.apply(event);
+        self.count(event);
     }
 
-    /// [`Books::apply`] without the pair fold, which a rebuild runs on another thread
-    /// (`rebuild.rs`) and hands back with [`Books::with_pairs`].
-    pub(crate) fn apply_all_but_pairs(&mut self, event: &Event) {
-        self.accounts.apply(event);
+    /// [`Books::apply`] on each of `events`, without the pair fold, which a rebuild runs on
+    /// another thread (`rebuild.rs`) and hands back with [`Books::with_pairs`].
+    pub(crate) fn apply_all_but_pairs(&mut self, events: &[Event]) {
+        self.accounts.apply_all(events);
+        events.iter().for_each(|event| self.count(event));
+    }
+
+    fn count(&mut self, event: &Event) {
         self.latest_at = Some(self.latest_at.map_or(event.at, |t| t.max(event.at)));
         self.events += 1;
     }

@@ -12,6 +12,7 @@ pub mod exact;
 pub mod geo;
 mod keys;
 pub mod pairs;
+mod parallel;
 pub mod policy;
 
 pub use policy::Policy;

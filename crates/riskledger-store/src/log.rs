@@ -1315,8 +1315,10 @@ impl<Bytes: AsRef<[u8]> + Send + Sync + 'static> ChainVerifier<Bytes> {
 
 const CHAIN_BROKEN: &str = "hash does not match the chain (record altered, removed or reordered)";
 
-/// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile).
-const READ_AHEAD_BLOCKS: usize = 2;
+/// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile): enough
+/// that the reader seldom waits on the chain thread when the two share a core with a third
+/// (a full rebuild's fold); a block is at most 1024 events, so 8 hold a few MB.
+const READ_AHEAD_BLOCKS: usize = 8;
 
 /// Blocks in seq order, each checked to start right after the one before it and parsed: the
 /// walk [`Records`] and [`Log::records_in`] share. Starts with the block found by

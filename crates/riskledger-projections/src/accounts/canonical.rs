@@ -13,8 +13,11 @@ use serde::de::{Error as _, SeqAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
+use std::io::{self, Write};
+
 use crate::exact::WithRoom;
 use crate::keys::name_index;
+use crate::parallel::write_encoded_in_order;
 
 use super::devices::Link;
 use super::state::{
@@ -47,8 +50,8 @@ struct Canonical<'a> {
 
 impl<'a> Canonical<'a> {
     fn new(book: &'a AccountBook) -> Self {
-        let account_order = sorted_order(&book.accounts, |a| a.name.as_str());
-        let device_order = sorted_order(&book.devices, |d| &d.name);
+        let account_order = sorted_order(&book.accounts, |a| a.name.as_bytes());
+        let device_order = sorted_order(&book.devices, |d| d.name.as_bytes());
         Canonical {
             book,
             account_rank: ranks(&account_order, book.accounts.len()),
@@ -200,6 +203,41 @@ impl Serialize for AccountBook {
     }
 }
 
+/// Writes the bytes `Serialize for AccountBook` writes (bincode's legacy form: a sequence is
+/// its length, then its items), with the accounts and the devices encoded on two threads
+/// (`write_encoded_in_order`, in runs of `run_items`): what the state digest hashes, and what
+/// a full rebuild ends with, with the other core idle.
+pub(super) fn write_canonical<W: Write>(
+    book: &AccountBook,
+    run_items: usize,
+    out: &mut W,
+) -> io::Result<()> {
+    let canonical = Canonical::new(book);
+    encode_to(&book.horizon, out)?;
+    let accounts = &canonical.account_order;
+    encode_to(&(accounts.len() as u64), out)?;
+    let account = |i: usize| AccountView(&canonical, &book.accounts[accounts[i]]);
+    let encode_account = |i, buffer: &mut Vec<u8>| encode_into_memory(&account(i), buffer);
+    write_encoded_in_order(accounts.len(), run_items, encode_account, out)?;
+    let devices = &canonical.device_order;
+    encode_to(&(devices.len() as u64), out)?;
+    let device = |i: usize| DeviceView(&canonical, &book.devices[devices[i]]);
+    let encode_device = |i, buffer: &mut Vec<u8>| encode_into_memory(&device(i), buffer);
+    write_encoded_in_order(devices.len(), run_items, encode_device, out)
+}
+
+fn encode_to<T: Serialize, W: Write>(value: &T, out: &mut W) -> io::Result<()> {
+    bincode::serde::encode_into_std_write(value, out, bincode::config::legacy())
+        .map(drop)
+        .map_err(io::Error::other)
+}
+
+/// Every field of the canonical form encodes, and into memory nothing fails.
+fn encode_into_memory<T: Serialize>(value: &T, buffer: &mut Vec<u8>) {
+    let encoded = encode_to(value, buffer);
+    debug_assert!(encoded.is_ok(), "{encoded:?}");
+}
+
 /// A sequence written from an iterator made on demand (of known length: bincode needs it).
 struct Seq<F>(F);
 
@@ -283,11 +321,49 @@ fn renumber(rank: &[usize], old: usize) -> usize {
     rank.get(old).copied().unwrap_or(usize::MAX)
 }
 
-/// Indexes of `items` sorted by name.
-fn sorted_order<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_unstable_by(|&a, &b| name(&items[a]).cmp(name(&items[b])));
-    order
+/// Indexes of `items` sorted by name, in byte order (the order of the texts), a name given
+/// twice (a damaged snapshot) by index. What is sorted is a list of `(order_key, index)`:
+/// comparing two of them reads no record, where comparing names would read two records at
+/// random (a million accounts do not fit in cache). The names are read only for keys that tie
+/// and stand for names longer than the key holds.
+fn sorted_order<'a, T>(items: &'a [T], name: impl Fn(&'a T) -> &'a [u8]) -> Vec<usize> {
+    let mut keyed: Vec<(u128, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| (order_key(name(item)), index))
+        .collect();
+    keyed.sort_unstable_by(|&(a_key, a), &(b_key, b)| {
+        let names = || match a_key as u8 {
+            ORDER_KEY_LONG => name(&items[a]).cmp(name(&items[b])),
+            _ => std::cmp::Ordering::Equal,
+        };
+        a_key.cmp(&b_key).then_with(names).then(a.cmp(&b))
+    });
+    keyed.into_iter().map(|(_, index)| index).collect()
+}
+
+/// The last byte of the order key of a name longer than `ORDER_KEY_BYTES`.
+const ORDER_KEY_LONG: u8 = ORDER_KEY_BYTES as u8 + 1;
+
+/// The bytes of a name an order key holds.
+const ORDER_KEY_BYTES: usize = 15;
+
+/// A number whose order is the byte order of names, but between two long names that share
+/// their first `ORDER_KEY_BYTES` bytes (equal keys): those bytes, zero-padded, then the length
+/// (`ORDER_KEY_LONG` for any longer). Where the padded bytes differ, the first difference
+/// is the names' first (a zero of padding against a byte of the other name, which then cannot
+/// be zero: the shorter name is a prefix, so first); where they are equal, the shorter name is
+/// a prefix of the longer, so first, as its length says.
+fn order_key(name: &[u8]) -> u128 {
+    let mut key = [0u8; 16];
+    let held = name.len().min(ORDER_KEY_BYTES);
+    key[..held].copy_from_slice(&name[..held]);
+    key[ORDER_KEY_BYTES] = if name.len() > ORDER_KEY_BYTES {
+        ORDER_KEY_LONG
+    } else {
+        name.len() as u8
+    };
+    u128::from_be_bytes(key)
 }
 
 /// The inverse of an order: `rank[old index] = new index`.
@@ -579,7 +655,63 @@ impl AccountBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use riskledger_events::json::parse_line;
+
+    /// Names drawn so that keys tie: few distinct bytes (zero among them), lengths around
+    /// the key's 15 bytes, long names sharing their first 15 bytes.
+    fn names() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let name = prop_oneof![
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(b'a'), Just(0xff)], 0..20),
+            proptest::collection::vec(Just(b'a'), 13..18),
+            (0usize..4, proptest::collection::vec(0u8..3, 0..4)).prop_map(|(n, tail)| {
+                let mut name = b"d-0123456789abcd".to_vec();
+                name.truncate(14 + n);
+                name.extend(tail);
+                name
+            }),
+        ];
+        proptest::collection::vec(name, 0..40)
+    }
+
+    proptest! {
+        /// The keyed sort gives the order of sorting by the names themselves, then by index.
+        #[test]
+        fn sorted_order_is_the_byte_order_of_the_names(names in names()) {
+            let mut expected: Vec<usize> = (0..names.len()).collect();
+            expected.sort_by(|&a, &b| names[a].cmp(&names[b]).then(a.cmp(&b)));
+            prop_assert_eq!(sorted_order(&names, |name| name.as_slice()), expected);
+        }
+    }
+
+    /// The digest's writer, on two threads, writes the bytes the snapshot's `Serialize`
+    /// writes, whatever the run length: one run, a run per item, runs that end mid-list.
+    #[test]
+    fn the_canonical_form_written_on_two_threads_is_the_serialized_one() {
+        let history = include_str!("../../../../tests/data/state-digest-history.ndjson");
+        let mut book = AccountBook::default();
+        for (i, line) in history.lines().enumerate() {
+            book.apply(&parse_line(i as u64 + 1, line).unwrap());
+        }
+        assert!(book.accounts.len() > 20 && book.devices.len() > 20);
+        let serialized = canonical_bytes(&book);
+        for run_items in [1, 2, 3, 7, book.accounts.len(), usize::MAX] {
+            let mut written = Vec::new();
+            write_canonical(&book, run_items, &mut written).unwrap();
+            assert!(written == serialized, "runs of {run_items}");
+        }
+    }
+
+    #[test]
+    fn order_keys_hold_fifteen_bytes_then_the_length() {
+        assert_eq!(order_key(b""), 0);
+        assert_eq!(order_key(b"a"), (u128::from(b'a') << 120) | 1);
+        assert_eq!(order_key(&[7; 15]) as u8, 15);
+        assert_eq!(order_key(&[7; 16]), order_key(&[7; 40]));
+        assert!(order_key(b"a") < order_key(b"a\0"));
+        assert!(order_key(b"a\0") < order_key(b"b"));
+        assert!(order_key(&[0xff; 15]) < order_key(&[0xff; 16]));
+    }
 
     /// The views write what [`Snapshot`] reads back: a book decoded from them encodes to the
     /// same bytes, over a history with every kind of account fact and a shared device (so

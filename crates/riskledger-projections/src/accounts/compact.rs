@@ -30,6 +30,7 @@ use super::report::{Signal, SignalKind};
 use super::rules::{self, PayoutAfterNewDevice, Travel};
 use super::state::{until, AccountState, CarriedLogin, DeviceState, Found, Horizon, LocatedLogin};
 use super::AccountBook;
+use crate::parallel::for_each_on_two_threads;
 use crate::policy::AccountPolicy;
 use crate::shrink_if_sparse;
 use crate::Level;
@@ -72,13 +73,13 @@ impl AccountBook {
             boundary_at,
             kept_from_at: kept_from_at(policy, boundary_at),
         };
-        for account in &mut self.accounts {
-            compact_account(policy, account, since_at, horizon);
-        }
+        for_each_on_two_threads(&mut self.accounts, |account| {
+            compact_account(policy, account, since_at, horizon)
+        });
         let window = Self::window_micros(policy);
-        for device in &mut self.devices {
-            compact_device(device, window, since_at, horizon);
-        }
+        for_each_on_two_threads(&mut self.devices, |device| {
+            compact_device(device, window, since_at, horizon)
+        });
         self.horizon = Some(horizon);
     }
 
