@@ -262,7 +262,6 @@ impl Serialize for AccountView<'_, '_> {
         let AccountState {
             name,
             opened,
-            first_login,
             devices: _,
             located,
             rare: _,
@@ -277,7 +276,7 @@ impl Serialize for AccountView<'_, '_> {
         let mut state = serializer.serialize_struct("AccountState", 10)?;
         state.serialize_field("name", name)?;
         state.serialize_field("opened", opened)?;
-        let first_login = first_login.as_ref().map(|u| canonical.first_use(u));
+        let first_login = account.first_login().map(|u| canonical.first_use(u));
         state.serialize_field("first_login", &first_login)?;
         state.serialize_field("devices", &canonical.first_uses(account))?;
         let located = || located.iter().map(|l| canonical.located(l));

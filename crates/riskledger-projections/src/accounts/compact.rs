@@ -187,8 +187,7 @@ impl Found {
 
 fn first_device(account: &AccountState) -> usize {
     account
-        .first_login
-        .as_ref()
+        .first_login()
         .map_or(usize::MAX, |first| first.device)
 }
 

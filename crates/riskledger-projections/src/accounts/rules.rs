@@ -343,7 +343,7 @@ pub(crate) fn payout_after_new_device<'a>(
     at: i64,
     home: Option<Country>,
 ) -> impl Iterator<Item = PayoutAfterNewDevice<'a>> + 'a {
-    let first_login = account.first_login.as_ref().filter(|first| first.at <= at);
+    let first_login = account.first_login().filter(|first| first.at <= at);
     let max_micros = policy
         .payout_after_new_device_hours
         .saturating_mul(MICROS_PER_HOUR);

@@ -155,17 +155,17 @@ pub(crate) struct DeviceUse {
     pub account: usize,
 }
 
-/// Everything the rules need about one account. 136 bytes: what most accounts never have is
-/// in [`Rare`], boxed, so that such an account pays 8 bytes for it, not 104.
+/// Everything the rules need about one account. 104 bytes: what most accounts never have is
+/// in [`Rare`], boxed, so that such an account pays 8 bytes for it, not 104; its first login
+/// is not kept apart from its first login on each device ([`AccountState::first_login`]).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(from = "AccountForm")]
 pub(crate) struct AccountState {
     pub name: ShortText,
     /// The earliest `account_opened` (by time, then id); later ones are ignored.
     pub opened: Option<Opened>,
-    /// The earliest login from any device, located or not.
-    pub first_login: Option<FirstUse>,
-    /// The first login from each device the account ever used; few per account.
+    /// The first login from each device the account ever used, located or not; few per
+    /// account. Never dropped, so the earliest of them is the account's first login.
     pub devices: Vec<FirstUse>,
     /// Every located login, sorted: the location rules need the whole sequence for any `T`.
     /// Compacted, the logins from `C` on and the last one before it (`compact.rs`).
@@ -245,10 +245,12 @@ impl From<AccountForm> for AccountState {
             dropped_located: form.dropped_located,
             found: form.found,
         };
+        // `first_login` is derived from `devices` (the canonical form writes it for the digest's
+        // sake); the copy read is passed over: the snapshot's hashes vouch for its bytes.
+        let _ = form.first_login;
         AccountState {
             name: form.name,
             opened: form.opened,
-            first_login: form.first_login,
             devices: form.devices,
             located: form.located,
             rare: boxed_unless_empty(rare, Rare::is_empty),
@@ -550,7 +552,6 @@ impl AccountState {
         AccountState {
             name: ShortText::new(name),
             opened: None,
-            first_login: None,
             devices: Vec::new(),
             located: Vec::new(),
             rare: None,
@@ -576,9 +577,8 @@ impl AccountState {
         }
     }
 
-    /// Records a login on `device`: keeps the earliest login of the account and of each
-    /// device. Copies the id only when one of them changes (rarely, after the first few
-    /// logins).
+    /// Records a login on `device`: keeps the earliest login of each device. Copies the id
+    /// only when that changes (rarely, after the first few logins).
     #[inline]
     pub fn record_login(&mut self, at: i64, id: &EventId, device: usize) {
         let earlier_than = |first: &FirstUse| (at, id.as_bytes()) < first.key();
@@ -587,9 +587,6 @@ impl AccountState {
             id: id.clone(),
             device,
         };
-        if self.first_login.as_ref().is_none_or(earlier_than) {
-            self.first_login = Some(use_());
-        }
         match self.devices.iter_mut().find(|known| known.device == device) {
             Some(known) if earlier_than(known) => *known = use_(),
             Some(_) => {}
@@ -597,7 +594,13 @@ impl AccountState {
         }
     }
 
-    /// When the account first signed in on `device`; `None` when it never did.
+    /// The account's earliest login from any device, located or not (by time, then id; of
+    /// equal ones, which only events that share an id can be, the one on the device recorded
+    /// first).
+    pub fn first_login(&self) -> Option<&FirstUse> {
+        self.devices.iter().min_by(|a, b| a.key().cmp(&b.key()))
+    }
+
     /// How many located logins precede the first of `located`: dropped or carried.
     pub fn logins_before_located(&self) -> u64 {
         let rare = self.rare();
@@ -605,6 +608,7 @@ impl AccountState {
         rare.dropped_located.saturating_add(carried)
     }
 
+    /// When the account first signed in on `device`; `None` when it never did.
     pub fn first_use_of(&self, device: usize) -> Option<i64> {
         self.devices
             .iter()
@@ -637,10 +641,7 @@ impl AccountState {
     /// Whether any event of this account happened at or before `at`.
     pub fn exists_at(&self, at: i64) -> bool {
         self.opened_at(at).is_some()
-            || self
-                .first_login
-                .as_ref()
-                .is_some_and(|first| first.at <= at)
+            || self.first_login().is_some_and(|first| first.at <= at)
             || self
                 .rare()
                 .payouts
@@ -792,7 +793,7 @@ mod tests {
         assert_eq!(size_of::<DeviceUse>(), 32);
         assert_eq!(size_of::<FirstUse>(), 32);
         assert!(
-            size_of::<AccountState>() <= 136,
+            size_of::<AccountState>() <= 104,
             "{}",
             size_of::<AccountState>()
         );
