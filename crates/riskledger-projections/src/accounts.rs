@@ -35,6 +35,7 @@ use state::{
     EventId, Found, HiddenLogin, Horizon, LocatedLogin, Opened, Payout, Place,
 };
 
+use crate::chunked::Chunked;
 use crate::keys::{find, find_or_add, SlotIndex};
 use crate::parallel::ITEMS_PER_RUN;
 use crate::policy::AccountPolicy;
@@ -77,10 +78,12 @@ const READ_AHEAD_EVENTS: usize = 256;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(from = "Snapshot")]
 pub struct AccountBook {
-    accounts: Vec<AccountState>,
+    /// In chunks (`chunked.rs`): a million accounts grow, and are joined from a snapshot's
+    /// halves, without a second copy of the list.
+    accounts: Chunked<AccountState>,
     /// Account names to slots, the name compared in the account's record.
     account_index: SlotIndex,
-    devices: Vec<DeviceState>,
+    devices: Chunked<DeviceState>,
     /// Device names to slots, the name compared in the device's record.
     device_index: SlotIndex,
     /// Set once the book is compacted (`compact.rs`): it then answers exactly at `T` at or
@@ -1201,14 +1204,7 @@ mod tests {
         }
         book.compact(&policy, boundary);
         assert!(true_now(&book));
-        let config = bincode::config::legacy();
-        let parts = book.parts();
-        let head = bincode::serde::encode_to_vec(parts.head(), config).unwrap();
-        let tail = bincode::serde::encode_to_vec(parts.tail(), config).unwrap();
-        let (head, _): (AccountsHead, usize) =
-            bincode::serde::decode_from_slice(&head, config).unwrap();
-        let (tail, _): (AccountsTail, usize) =
-            bincode::serde::decode_from_slice(&tail, config).unwrap();
+        let (head, tail) = canonical::parts_read_back(&book);
         let mut book = AccountBook::from_parts(head, tail);
         assert!(true_now(&book));
         for (i, e) in after.iter().enumerate() {

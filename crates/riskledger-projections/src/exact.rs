@@ -1,17 +1,18 @@
 //! Lists read back at the length their encoding states, not grown by doubling.
 //!
 //! serde's own `Vec` reader trusts a stated length only up to 1 MiB worth of items and doubles from
-//! there, so a 160 MB list of accounts is copied into ever larger buffers on the way, each one
+//! there, so a list of tens of MB is copied into ever larger buffers on the way, each one
 //! first touched (and zeroed by the kernel) afresh. On this machine that touching, not the
 //! decoding, was most of a reopen (a profile of the 10M-event ledger: 43% of its samples in
-//! the kernel's page clearing, two thirds of it under the lists' growth). These readers reserve the
+//! the kernel's page clearing, two thirds of it under the lists' growth). This reader reserves the
 //! stated length at once, up to [`MAX_RESERVED_BYTES`]: a damaged length reserves address
 //! space, never memory (nothing is touched before an item is read), and where even that is
-//! refused, or past the cap, the list grows as any other would.
+//! refused, or past the cap, the list grows as any other would. (The change feed's deadlines
+//! are read so; the account book's accounts and devices are chunked instead, `chunked.rs`.)
 
 use std::marker::PhantomData;
 
-use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 /// The most a stated length reserves at once. Reserving is not touching: a forged length costs
@@ -42,40 +43,19 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    WithRoom::<T>::at_least(0).deserialize(deserializer)
+    deserializer.deserialize_seq(Exact(PhantomData))
 }
 
-/// A `Vec` reserved at its stated length or at `at_least` items, whichever is more: room for
-/// a list that another will be appended to (the first half of the snapshot's accounts).
-pub(crate) struct WithRoom<T> {
-    at_least: usize,
-    item: PhantomData<T>,
-}
+/// The reader of [`vec`].
+struct Exact<T>(PhantomData<T>);
 
-impl<T> WithRoom<T> {
-    pub(crate) fn at_least(at_least: usize) -> Self {
-        WithRoom {
-            at_least,
-            item: PhantomData,
-        }
-    }
-}
-
-/// The items reserved for a list stated to hold `stated` and to make room for `at_least`.
-fn reserved_items<T>(stated: usize, at_least: usize) -> usize {
+/// The items reserved for a list stated to hold `stated`.
+fn reserved_items<T>(stated: usize) -> usize {
     let most = MAX_RESERVED_BYTES / std::mem::size_of::<T>().max(1);
-    stated.max(at_least).min(most)
+    stated.min(most)
 }
 
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for WithRoom<T> {
-    type Value = Vec<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for WithRoom<T> {
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Exact<T> {
     type Value = Vec<T>;
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -86,7 +66,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for WithRoom<T> {
         let stated = seq.size_hint().unwrap_or(0);
         let mut list = Vec::new();
         // Where the system refuses even the address space, the list grows as any other would.
-        let _ = list.try_reserve_exact(reserved_items::<T>(stated, self.at_least));
+        let _ = list.try_reserve_exact(reserved_items::<T>(stated));
         while let Some(item) = seq.next_element()? {
             list.push(item);
         }
@@ -122,8 +102,7 @@ mod tests {
         bytes.extend_from_slice(&7u64.to_le_bytes());
         let read: Result<(Holder, usize), _> = bincode::serde::decode_from_slice(&bytes, config);
         assert!(read.is_err());
-        assert_eq!(reserved_items::<u64>(usize::MAX, 1), MAX_RESERVED_BYTES / 8);
-        assert_eq!(reserved_items::<u64>(10, 5), 10);
-        assert_eq!(reserved_items::<u64>(10, 25), 25);
+        assert_eq!(reserved_items::<u64>(usize::MAX), MAX_RESERVED_BYTES / 8);
+        assert_eq!(reserved_items::<u64>(10), 10);
     }
 }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+mod chunked;
 pub mod exact;
 pub mod geo;
 mod keys;

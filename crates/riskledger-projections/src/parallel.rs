@@ -13,37 +13,39 @@ use std::thread;
 /// Fewer items than this are handled on the calling thread alone: a thread costs tens of µs.
 const ITEMS_WORTH_A_THREAD: usize = 4096;
 
-/// Calls `f` on every item of `items`, the first half on a second thread.
-pub(crate) fn for_each_on_two_threads<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
-    if items.len() < ITEMS_WORTH_A_THREAD {
-        items.iter_mut().for_each(&f);
+/// Calls `f` on every item of `chunks`, the first half of the chunks on a second thread.
+pub(crate) fn for_each_on_two_threads<T: Send>(chunks: &mut [Vec<T>], f: impl Fn(&mut T) + Sync) {
+    let each = |chunks: &mut [Vec<T>]| chunks.iter_mut().flatten().for_each(&f);
+    let items: usize = chunks.iter().map(Vec::len).sum();
+    if items < ITEMS_WORTH_A_THREAD || chunks.len() < 2 {
+        each(chunks);
         return;
     }
-    let (first, second) = items.split_at_mut(items.len() / 2);
-    let f = &f;
+    let (first, second) = chunks.split_at_mut(chunks.len() / 2);
+    let each = &each;
     thread::scope(|scope| {
         // The first half is sent once the helper runs, so that it is still here if not.
-        let (give, take) = sync_channel::<&mut [T]>(1);
+        let (give, take) = sync_channel::<&mut [Vec<T>]>(1);
         let helper = thread::Builder::new()
             .name("riskledger-half".into())
             .spawn_scoped(scope, move || {
                 if let Ok(first) = take.recv() {
-                    first.iter_mut().for_each(f);
+                    each(first);
                 }
             });
         match helper {
             Ok(helper) => {
                 if let Err(returned) = give.send(first) {
-                    returned.0.iter_mut().for_each(f); // the helper is gone: its join says why
+                    each(returned.0); // the helper is gone: its join says why
                 }
-                second.iter_mut().for_each(f);
+                each(second);
                 helper
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             }
             Err(_) => {
-                first.iter_mut().for_each(f);
-                second.iter_mut().for_each(f);
+                each(first);
+                each(second);
             }
         }
     });
@@ -120,15 +122,18 @@ mod tests {
             ITEMS_WORTH_A_THREAD,
             3 * ITEMS_WORTH_A_THREAD + 1,
         ] {
-            let mut items: Vec<u64> = (0..len as u64).collect();
-            for_each_on_two_threads(&mut items, |item| *item = *item * 3 + 1);
-            assert!(
-                items
-                    .iter()
-                    .enumerate()
-                    .all(|(i, &item)| item == i as u64 * 3 + 1),
-                "{len}"
-            );
+            for chunk in [1, 1000, len.max(1)] {
+                let items: Vec<u64> = (0..len as u64).collect();
+                let mut chunks: Vec<Vec<u64>> = items.chunks(chunk).map(<[u64]>::to_vec).collect();
+                for_each_on_two_threads(&mut chunks, |item| *item = *item * 3 + 1);
+                let items: Vec<u64> = chunks.into_iter().flatten().collect();
+                assert_eq!(items.len(), len);
+                let visited_once = |(i, &item): (usize, &u64)| item == i as u64 * 3 + 1;
+                assert!(
+                    items.iter().enumerate().all(visited_once),
+                    "{len} in chunks of {chunk}"
+                );
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use std::io::{self, Write};
 
-use crate::exact::WithRoom;
+use crate::chunked::{Chunked, CHUNK_ITEMS};
 use crate::keys::name_index;
 use crate::parallel::write_encoded_in_order;
 
@@ -31,10 +31,8 @@ use super::AccountBook;
 #[derive(Deserialize)]
 pub(super) struct Snapshot {
     horizon: Option<Horizon>,
-    #[serde(deserialize_with = "crate::exact::vec")]
-    accounts: Vec<AccountState>,
-    #[serde(deserialize_with = "crate::exact::vec")]
-    devices: Vec<DeviceState>,
+    accounts: Chunked<AccountState>,
+    devices: Chunked<DeviceState>,
 }
 
 /// The sort orders of a book and the renumbering they imply.
@@ -50,8 +48,10 @@ struct Canonical<'a> {
 
 impl<'a> Canonical<'a> {
     fn new(book: &'a AccountBook) -> Self {
-        let account_order = sorted_order(&book.accounts, |a| a.name.as_bytes());
-        let device_order = sorted_order(&book.devices, |d| d.name.as_bytes());
+        let accounts = &book.accounts;
+        let account_order = sorted_order(accounts.len(), |i| accounts[i].name.as_bytes());
+        let devices = &book.devices;
+        let device_order = sorted_order(devices.len(), |i| devices[i].name.as_bytes());
         Canonical {
             book,
             account_rank: ranks(&account_order, book.accounts.len()),
@@ -320,20 +320,18 @@ fn renumber(rank: &[usize], old: usize) -> usize {
     rank.get(old).copied().unwrap_or(usize::MAX)
 }
 
-/// Indexes of `items` sorted by name, in byte order (the order of the texts), a name given
+/// Indexes `0..count` sorted by `name`, in byte order (the order of the texts), a name given
 /// twice (a damaged snapshot) by index. What is sorted is a list of `(order_key, index)`:
 /// comparing two of them reads no record, where comparing names would read two records at
 /// random (a million accounts do not fit in cache). The names are read only for keys that tie
 /// and stand for names longer than the key holds.
-fn sorted_order<'a, T>(items: &'a [T], name: impl Fn(&'a T) -> &'a [u8]) -> Vec<usize> {
-    let mut keyed: Vec<(u128, usize)> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| (order_key(name(item)), index))
+fn sorted_order<'a>(count: usize, name: impl Fn(usize) -> &'a [u8]) -> Vec<usize> {
+    let mut keyed: Vec<(u128, usize)> = (0..count)
+        .map(|index| (order_key(name(index)), index))
         .collect();
     keyed.sort_unstable_by(|&(a_key, a), &(b_key, b)| {
         let names = || match a_key as u8 {
-            ORDER_KEY_LONG => name(&items[a]).cmp(name(&items[b])),
+            ORDER_KEY_LONG => name(a).cmp(name(b)),
             _ => std::cmp::Ordering::Equal,
         };
         a_key.cmp(&b_key).then_with(names).then(a.cmp(&b))
@@ -383,7 +381,7 @@ impl From<Snapshot> for AccountBook {
 }
 
 /// Recomputes the cached angles of every account's located logins (not stored: derived).
-fn refresh_all_angles(accounts: &mut [AccountState]) {
+fn refresh_all_angles(accounts: &mut Chunked<AccountState>) {
     accounts
         .iter_mut()
         .for_each(|account| refresh_angles(&mut account.located));
@@ -423,8 +421,8 @@ pub struct Parts<'a> {
 #[serde(from = "HeadForm")]
 pub struct AccountsHead {
     horizon: Option<Horizon>,
-    devices: Vec<DeviceState>,
-    accounts: Vec<AccountState>,
+    devices: Chunked<DeviceState>,
+    accounts: Chunked<AccountState>,
     /// The count of accounts in both parts, as the head states it.
     accounts_in_book: u64,
 }
@@ -433,16 +431,15 @@ pub struct AccountsHead {
 #[derive(Deserialize)]
 #[serde(from = "TailForm")]
 pub struct AccountsTail {
-    accounts: Vec<AccountState>,
+    accounts: Chunked<AccountState>,
 }
 
 /// The head's encoding: the fields the head view writes, in order. `accounts_in_book` (both
-/// halves) is what its list of accounts reserves, so that the tail is appended in place: the
-/// halves are never held beside a merged copy.
+/// halves) is checked against the tail ([`AccountsHead::is_completed_by`]).
 struct HeadForm {
     horizon: Option<Horizon>,
-    devices: Vec<DeviceState>,
-    accounts: Vec<AccountState>,
+    devices: Chunked<DeviceState>,
+    accounts: Chunked<AccountState>,
     accounts_in_book: u64,
 }
 
@@ -465,14 +462,9 @@ impl<'de> Visitor<'de> for HeadVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeadForm, A::Error> {
         let missing = |field: usize| A::Error::invalid_length(field, &"4 fields");
         let horizon = seq.next_element()?.ok_or_else(|| missing(0))?;
-        let devices = seq
-            .next_element_seed(WithRoom::at_least(0))?
-            .ok_or_else(|| missing(1))?;
+        let devices = seq.next_element()?.ok_or_else(|| missing(1))?;
         let accounts_in_book: u64 = seq.next_element()?.ok_or_else(|| missing(2))?;
-        let room = usize::try_from(accounts_in_book).unwrap_or(usize::MAX);
-        let accounts = seq
-            .next_element_seed(WithRoom::at_least(room))?
-            .ok_or_else(|| missing(3))?;
+        let accounts = seq.next_element()?.ok_or_else(|| missing(3))?;
         Ok(HeadForm {
             horizon,
             devices,
@@ -484,8 +476,7 @@ impl<'de> Visitor<'de> for HeadVisitor {
 
 #[derive(Deserialize)]
 struct TailForm {
-    #[serde(deserialize_with = "crate::exact::vec")]
-    accounts: Vec<AccountState>,
+    accounts: Chunked<AccountState>,
 }
 
 impl From<HeadForm> for AccountsHead {
@@ -514,11 +505,21 @@ impl From<TailForm> for AccountsTail {
     }
 }
 
+/// The accounts a snapshot's head holds of `accounts`: half, rounded down to whole chunks so
+/// that joining the parts moves no account (`Chunked::append` takes the tail's chunks over as
+/// they are); half exactly in a book of less than two chunks.
+fn head_accounts(accounts: usize) -> usize {
+    match accounts / 2 / CHUNK_ITEMS * CHUNK_ITEMS {
+        0 => accounts / 2,
+        whole_chunks => whole_chunks,
+    }
+}
+
 impl AccountBook {
     /// The canonical form in two parts (see [`Parts`]).
     pub fn parts(&self) -> Parts<'_> {
         Parts {
-            head_accounts: self.accounts.len() / 2,
+            head_accounts: head_accounts(self.accounts.len()),
             canonical: Canonical::new(self),
         }
     }
@@ -533,19 +534,15 @@ impl AccountBook {
             mut accounts,
             accounts_in_book: _,
         } = head;
-        // The head reserved room for the tail: this appends in place.
-        accounts.reserve_exact(tail.accounts.len());
-        accounts.extend(tail.accounts);
-        // Room a wrong count reserved is given back (a no-op for parts that belong together).
-        accounts.shrink_to_fit();
+        accounts.append(tail.accounts);
         AccountBook::indexed(horizon, accounts, devices)
     }
 
     /// A book of canonical accounts and devices, with its indexes built.
     fn indexed(
         horizon: Option<Horizon>,
-        accounts: Vec<AccountState>,
-        devices: Vec<DeviceState>,
+        accounts: Chunked<AccountState>,
+        devices: Chunked<DeviceState>,
     ) -> Self {
         let account_index = name_index(accounts.len(), |slot| {
             accounts[slot as usize].name.as_bytes()
@@ -651,6 +648,18 @@ impl AccountBook {
     }
 }
 
+/// The two parts of `book`'s canonical form, written and read back as a snapshot does.
+#[cfg(test)]
+pub(super) fn parts_read_back(book: &AccountBook) -> (AccountsHead, AccountsTail) {
+    let config = bincode::config::legacy();
+    let parts = book.parts();
+    let head = bincode::serde::encode_to_vec(parts.head(), config).unwrap();
+    let tail = bincode::serde::encode_to_vec(parts.tail(), config).unwrap();
+    let (head, _) = bincode::serde::decode_from_slice(&head, config).unwrap();
+    let (tail, _) = bincode::serde::decode_from_slice(&tail, config).unwrap();
+    (head, tail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,7 +688,7 @@ mod tests {
         fn sorted_order_is_the_byte_order_of_the_names(names in names()) {
             let mut expected: Vec<usize> = (0..names.len()).collect();
             expected.sort_by(|&a, &b| names[a].cmp(&names[b]).then(a.cmp(&b)));
-            prop_assert_eq!(sorted_order(&names, |name| name.as_slice()), expected);
+            prop_assert_eq!(sorted_order(names.len(), |i| names[i].as_slice()), expected);
         }
     }
 
@@ -737,10 +746,10 @@ mod tests {
         assert_eq!(canonical_bytes(&decoded), bytes);
     }
 
-    /// A head that counts more accounts than its parts hold is refused, and the room its count
-    /// reserved is given back.
+    /// A head that counts more accounts than its parts hold is refused; its count reserves
+    /// nothing (the lists are read in chunks as they come).
     #[test]
-    fn a_forged_count_of_accounts_is_refused_and_its_room_given_back() {
+    fn a_forged_count_of_accounts_is_refused() {
         let config = bincode::config::legacy();
         // The head's fields in order: no horizon, no devices, a forged count, no accounts.
         let forged = (
@@ -757,7 +766,36 @@ mod tests {
             bincode::serde::decode_from_slice(&empty, config).unwrap();
         assert!(!head.is_completed_by(&tail));
         let book = AccountBook::from_parts(head, tail);
-        assert_eq!((book.accounts.len(), book.accounts.capacity()), (0, 0));
+        assert!(book.accounts.is_empty());
+    }
+
+    /// A book of more than two chunks of accounts is cut at whole chunks, and its parts join
+    /// back to its bytes with the tail's chunks taken over; a smaller one is cut in half.
+    #[test]
+    fn a_large_book_is_cut_at_whole_chunks_and_joins_back() {
+        assert_eq!(head_accounts(5), 2);
+        assert_eq!(head_accounts(2 * CHUNK_ITEMS - 1), CHUNK_ITEMS - 1);
+        assert_eq!(head_accounts(2 * CHUNK_ITEMS), CHUNK_ITEMS);
+        assert_eq!(head_accounts(5 * CHUNK_ITEMS + 7), 2 * CHUNK_ITEMS);
+        let accounts = 2 * CHUNK_ITEMS + 99;
+        let mut book = AccountBook::default();
+        for n in 0..accounts {
+            // Every tenth device is shared with the account before, so that devices in the
+            // head refer to accounts in the tail.
+            let device = if n % 10 == 1 { n - 1 } else { n };
+            let line = format!(
+                r#"{{"id":"l{n}","type":"login","at":"2024-03-01T09:00:00Z","account":"a-{n:05}","device":"d-{device}","ip":"203.0.113.9","lat":14.6,"lon":120.98,"country":"PH"}}"#
+            );
+            book.apply(&parse_line(n as u64 + 1, &line).unwrap());
+        }
+        let (head, tail) = parts_read_back(&book);
+        assert_eq!(head.accounts.len(), CHUNK_ITEMS);
+        assert!(head.is_completed_by(&tail));
+        let mut joined = AccountBook::from_parts(head, tail);
+        assert_eq!(canonical_bytes(&joined), canonical_bytes(&book));
+        assert!(joined.account_named("a-08191").is_some());
+        let chunk_lengths: Vec<usize> = joined.accounts.chunks_mut().iter().map(Vec::len).collect();
+        assert_eq!(chunk_lengths, [CHUNK_ITEMS, CHUNK_ITEMS, 99]);
     }
 
     /// The two parts of a snapshot give back the book the whole form gives, down to what the
@@ -794,8 +832,7 @@ mod tests {
             let (tail, _): (AccountsTail, usize) =
                 bincode::serde::decode_from_slice(&tail, config).unwrap();
             assert!(head.is_completed_by(&tail));
-            // The head reserved room for the whole book, so the tail is appended in place.
-            assert_eq!(head.accounts.capacity(), book.len());
+            assert_eq!(head.accounts.len(), head_accounts(book.len()));
             let joined = AccountBook::from_parts(head, tail);
             assert_eq!(
                 canonical_bytes(&joined),
@@ -804,7 +841,7 @@ mod tests {
             );
             assert_eq!(canonical_bytes(&joined), canonical_bytes(&book));
             assert_eq!(joined.accounts.len(), whole.accounts.len());
-            for (a, b) in joined.accounts.iter().zip(&whole.accounts) {
+            for (a, b) in joined.accounts.iter().zip(whole.accounts.iter()) {
                 let angles = |x: &AccountState| -> Vec<u32> {
                     x.located
                         .iter()
@@ -815,7 +852,7 @@ mod tests {
                 assert_eq!(joined.account_named(&a.name), whole.account_named(&a.name));
                 cases += usize::from(a.located.len() > 1);
             }
-            for device in &whole.devices {
+            for device in whole.devices.iter() {
                 let name = &device.name;
                 let joined_slot = joined.device_named(name);
                 assert_eq!(joined_slot, whole.device_named(name));

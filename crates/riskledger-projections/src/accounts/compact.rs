@@ -73,11 +73,11 @@ impl AccountBook {
             boundary_at,
             kept_from_at: kept_from_at(policy, boundary_at),
         };
-        for_each_on_two_threads(&mut self.accounts, |account| {
+        for_each_on_two_threads(self.accounts.chunks_mut(), |account| {
             compact_account(policy, account, since_at, horizon)
         });
         let window = Self::window_micros(policy);
-        for_each_on_two_threads(&mut self.devices, |device| {
+        for_each_on_two_threads(self.devices.chunks_mut(), |device| {
             compact_device(device, window, since_at, horizon)
         });
         self.horizon = Some(horizon);
