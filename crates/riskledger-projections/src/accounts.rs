@@ -36,7 +36,7 @@ use state::{
 };
 
 use crate::chunked::Chunked;
-use crate::keys::{find, find_or_add, SlotIndex};
+use crate::keys::{find, find_or_add, name_hash, SlotIndex};
 use crate::parallel::ITEMS_PER_RUN;
 use crate::policy::AccountPolicy;
 use crate::Level;
@@ -309,30 +309,50 @@ impl AccountBook {
         }
     }
 
-    /// Reads, for each login of `events`, what its fold reads first: the account's record,
-    /// the last of its located logins and the device's record. In a book of a million
-    /// accounts each of these is a cache miss. Folding a login needs the answer of its reads
-    /// before it can go on, so one login's misses follow one another; here nothing waits on
-    /// a read, so the processor overlaps the misses of many logins, and the fold that follows
-    /// finds them in cache (a full rebuild at 10M events: about a second less in twelve).
-    /// Reads only: the book is the same with or without it.
+    /// Asks the cache, for each login of `events`, for what its fold reads first: the
+    /// account's record, the device's record, then the end of the account's located logins.
+    /// In a book of a million accounts each of these is a cache miss, and folding a login
+    /// waits on each in turn. Prefetches wait on nothing: the slots are the index's probable
+    /// ones (the first whose hash tag matches; a rare wrong one costs a wasted prefetch), and
+    /// by the second pass the records asked for first have arrived. Reads and changes nothing
+    /// the fold sees: the book is the same with or without it (at a million accounts, history
+    /// B of session 9, the rebuild's fold thread took 15% less CPU).
     fn read_ahead(&self, events: &[Event]) {
-        let mut read = 0i64;
-        for event in events {
+        let mut accounts = [u32::MAX; READ_AHEAD_EVENTS];
+        for (event, account_slot) in events.iter().zip(&mut accounts) {
             if let Body::Login {
                 account, device, ..
             } = &event.body
             {
-                if let Some(account) = self.account_named(account) {
-                    read ^= self.accounts[account].located.last().map_or(0, |l| l.at);
+                let prefetch_account = |&slot: &u32| {
+                    if let Some(record) = self.accounts.get(slot as usize) {
+                        prefetch(record);
+                    }
+                    true
+                };
+                if let Some(&slot) = self
+                    .account_index
+                    .find(name_hash(account.as_bytes()), prefetch_account)
+                {
+                    *account_slot = slot;
                 }
-                if let Some(device) = self.device_named(device) {
-                    read ^= self.devices[device].sole_first_at;
-                }
+                let prefetch_device = |&slot: &u32| {
+                    if let Some(record) = self.devices.get(slot as usize) {
+                        prefetch(record);
+                    }
+                    true
+                };
+                let _ = self
+                    .device_index
+                    .find(name_hash(device.as_bytes()), prefetch_device);
             }
         }
-        // What was read must look used, or the reads are optimised away.
-        std::hint::black_box(read);
+        for &slot in &accounts[..events.len()] {
+            let account = self.accounts.get(slot as usize);
+            if let Some(last) = account.and_then(|account| account.located.last()) {
+                prefetch(last);
+            }
+        }
     }
 
     /// One login: one lookup for the account, one for the device, one append to the
@@ -1028,6 +1048,26 @@ fn until_devices(account: &AccountState, at: i64) -> impl Iterator<Item = usize>
         .iter()
         .filter(move |d| d.at <= at)
         .map(|d| d.device)
+}
+
+/// Asks the cache for the two lines `item` begins with (a record is up to 104 bytes). A hint:
+/// a no-op where there is no prefetch instruction to use without further features.
+#[inline(always)]
+fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let at = (item as *const T).cast::<i8>();
+        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 has. A prefetch reads nothing
+        // the program sees and cannot fault, whatever the address; these are a live record's
+        // first two lines.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(at);
+            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 #[cfg(test)]
