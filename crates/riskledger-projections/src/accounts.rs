@@ -1532,4 +1532,60 @@ mod tests {
         let kinds: Vec<SignalKind> = report.signals.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, vec![SignalKind::ImpossibleTravel]);
     }
+
+    proptest::proptest! {
+        /// `first_login()` is what the removed field held: the earliest of the account's
+        /// logins by (time, id), on that login's device, whatever the arrival order, with
+        /// events given twice, across compaction and a snapshot's two parts. Times collide
+        /// on purpose (so the id decides), ids are unique per event.
+        #[test]
+        fn first_login_is_the_earliest_login_by_time_then_id(
+            logins in proptest::collection::vec((0i64..4, 0usize..3, 0usize..4, proptest::bool::ANY), 1..40),
+            repeat in proptest::collection::vec(0usize..40, 0..10),
+            reverse in proptest::bool::ANY,
+            compact_at in proptest::option::of(0i64..4),
+        ) {
+            let mut events: Vec<(Event, (i64, String), usize, usize)> = logins
+                .iter()
+                .enumerate()
+                .map(|(n, &(t, account, device, vpn))| {
+                    // Ids whose order is not the order of `n`, so that the id tie-break matters.
+                    let id = format!("e{:02}", (n * 7) % 41);
+                    let at = START + t * MINUTE;
+                    let network = if vpn { Network::Vpn } else { Network::Residential };
+                    let event = login(id.clone(), at, &format!("a{account}"), &format!("d{device}"), network);
+                    (event, (at, id), account, device)
+                })
+                .collect();
+            let duplicates: Vec<_> = repeat.iter().filter_map(|&i| events.get(i).cloned()).collect();
+            events.extend(duplicates);
+            if reverse {
+                events.reverse();
+            }
+            let mut book = AccountBook::new();
+            for (event, ..) in &events {
+                book.apply(event);
+            }
+            if let Some(t) = compact_at {
+                book.compact(&crate::Policy::default().accounts, Timestamp(START + t * MINUTE));
+            }
+            let (head, tail) = canonical::parts_read_back(&book);
+            let reread = AccountBook::from_parts(head, tail);
+            for b in [&book, &reread] {
+                for account in 0..3 {
+                    let expected = events
+                        .iter()
+                        .filter(|(_, _, a, _)| *a == account)
+                        .min_by(|x, y| x.1.cmp(&y.1))
+                        .map(|(_, key, _, device)| (key.clone(), format!("d{device}")));
+                    let got = b.account_named(&format!("a{account}")).and_then(|slot| {
+                        b.accounts[slot].first_login().map(|first| {
+                            ((first.at, first.id.as_str().to_string()), b.device_name(first.device).to_string())
+                        })
+                    });
+                    proptest::prop_assert_eq!(got, expected);
+                }
+            }
+        }
+    }
 }

@@ -6,8 +6,9 @@
 //! of 100 MB that is 100 MB more resident at the first push after a reopen (the snapshot's
 //! list is read at its exact length), and a copy at every doubling of a rebuild. A chunked
 //! list grows by one chunk at a time and never moves an item. Joining two of them (the
-//! snapshot's halves, decoded on two threads) moves the second one chunk at a time, each
-//! chunk freed before the next is needed, so the allocator hands the same memory back.
+//! snapshot's halves, decoded on two threads) takes the second one's chunks over as they are
+//! when the first is whole chunks (as a snapshot's head is cut); otherwise it moves them a
+//! chunk at a time, holding at most one more chunk than the lists themselves.
 //!
 //! An item's place is `index / CHUNK_ITEMS`, `index % CHUNK_ITEMS`: every chunk but the last
 //! is full, and every chunk is allocated with room for exactly `CHUNK_ITEMS` items.
@@ -23,11 +24,30 @@ use serde::{Deserialize, Deserializer};
 /// stays in cache.
 pub(crate) const CHUNK_ITEMS: usize = 1 << 12;
 
-#[derive(Clone)]
 pub(crate) struct Chunked<T> {
     /// Every chunk but the last holds `CHUNK_ITEMS`; none is empty.
     chunks: Vec<Vec<T>>,
     len: usize,
+}
+
+/// Each chunk copied into a chunk's allocation (a derived clone would allocate the last one
+/// at its length, and a push would then grow it by doubling past `CHUNK_ITEMS`).
+impl<T: Clone> Clone for Chunked<T> {
+    fn clone(&self) -> Self {
+        let chunks = self
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let mut copy = Vec::with_capacity(CHUNK_ITEMS);
+                copy.extend_from_slice(chunk);
+                copy
+            })
+            .collect();
+        Chunked {
+            chunks,
+            len: self.len,
+        }
+    }
 }
 
 impl<T> Default for Chunked<T> {
@@ -75,14 +95,15 @@ impl<T> Chunked<T> {
         self.chunks.iter_mut().flatten()
     }
 
-    /// The chunks, each a slice of items in order: for work split over threads.
-    pub(crate) fn chunks_mut(&mut self) -> &mut [Vec<T>] {
-        &mut self.chunks
+    /// The chunks, each a slice of items, in order: for work split over threads. Slices, so
+    /// that no caller can change a chunk's length.
+    pub(crate) fn chunks_mut(&mut self) -> Vec<&mut [T]> {
+        self.chunks.iter_mut().map(Vec::as_mut_slice).collect()
     }
 
-    /// Moves every item of `other` to the end, one chunk at a time: each of `other`'s chunks
-    /// is freed once its items are moved, before the chunk that takes the next ones is
-    /// allocated (see the module docs).
+    /// Moves every item of `other` to the end: its chunks are taken over as they are while
+    /// this list is whole chunks; otherwise their items are moved a chunk at a time, each of
+    /// `other`'s chunks freed once its items are moved (see the module docs).
     pub(crate) fn append(&mut self, other: Chunked<T>) {
         for chunk in other.chunks {
             if self
@@ -181,7 +202,7 @@ mod tests {
             assert!(list.iter().eq(expected.iter()), "{first} + {second}");
             assert!((0..list.len()).all(|i| list[i] == i && list.get(i) == Some(&i)));
             assert_eq!(list.get(list.len()), None);
-            let chunks = list.chunks_mut();
+            let chunks: Vec<&[usize]> = list.chunks.iter().map(Vec::as_slice).collect();
             let (last, full) = chunks
                 .split_last()
                 .map_or((0, &[][..]), |(l, f)| (l.len(), f));
@@ -201,5 +222,43 @@ mod tests {
         assert!(list.iter().eq(items.iter()));
         let forged = u64::MAX.to_le_bytes();
         assert!(bincode::serde::decode_from_slice::<Chunked<u32>, _>(&forged, config).is_err());
+    }
+
+    /// Whole chunks are taken over, not moved; a partial last chunk taken over is filled by
+    /// later pushes and appends as any last chunk is.
+    #[test]
+    fn whole_chunks_are_taken_over_and_a_partial_one_stays_last() {
+        let mut list: Chunked<usize> = (0..CHUNK_ITEMS).collect();
+        let other: Chunked<usize> = (CHUNK_ITEMS..3 * CHUNK_ITEMS + 5).collect();
+        let addresses: Vec<*const usize> = other.chunks.iter().map(|c| c.as_ptr()).collect();
+        list.append(other);
+        let taken: Vec<*const usize> = list.chunks[1..].iter().map(|c| c.as_ptr()).collect();
+        assert_eq!(taken, addresses);
+        list.append((3 * CHUNK_ITEMS + 5..5 * CHUNK_ITEMS).collect());
+        (5 * CHUNK_ITEMS..5 * CHUNK_ITEMS + 3).for_each(|i| list.push(i));
+        assert_eq!(list.len(), 5 * CHUNK_ITEMS + 3);
+        assert!((0..list.len()).all(|i| list[i] == i));
+        let lengths: Vec<usize> = list.chunks.iter().map(Vec::len).collect();
+        assert_eq!(
+            lengths,
+            [
+                CHUNK_ITEMS,
+                CHUNK_ITEMS,
+                CHUNK_ITEMS,
+                CHUNK_ITEMS,
+                CHUNK_ITEMS,
+                3
+            ]
+        );
+        assert!(list.chunks.iter().all(|c| c.capacity() == CHUNK_ITEMS));
+    }
+
+    /// A clone keeps every chunk at a chunk's allocation, so it grows as the original does.
+    #[test]
+    fn a_clone_keeps_whole_chunk_allocations() {
+        let list: Chunked<usize> = (0..CHUNK_ITEMS + 3).collect();
+        let mut copy = list.clone();
+        (0..CHUNK_ITEMS).for_each(|i| copy.push(i));
+        assert!(copy.chunks.iter().all(|c| c.capacity() == CHUNK_ITEMS));
     }
 }

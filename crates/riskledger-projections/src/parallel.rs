@@ -14,9 +14,13 @@ use std::thread;
 const ITEMS_WORTH_A_THREAD: usize = 4096;
 
 /// Calls `f` on every item of `chunks`, the first half of the chunks on a second thread.
-pub(crate) fn for_each_on_two_threads<T: Send>(chunks: &mut [Vec<T>], f: impl Fn(&mut T) + Sync) {
-    let each = |chunks: &mut [Vec<T>]| chunks.iter_mut().flatten().for_each(&f);
-    let items: usize = chunks.iter().map(Vec::len).sum();
+pub(crate) fn for_each_on_two_threads<T: Send>(
+    mut chunks: Vec<&mut [T]>,
+    f: impl Fn(&mut T) + Sync,
+) {
+    let each = |chunks: &mut [&mut [T]]| chunks.iter_mut().for_each(|c| c.iter_mut().for_each(&f));
+    let chunks = chunks.as_mut_slice();
+    let items: usize = chunks.iter().map(|chunk| chunk.len()).sum();
     if items < ITEMS_WORTH_A_THREAD || chunks.len() < 2 {
         each(chunks);
         return;
@@ -25,7 +29,7 @@ pub(crate) fn for_each_on_two_threads<T: Send>(chunks: &mut [Vec<T>], f: impl Fn
     let each = &each;
     thread::scope(|scope| {
         // The first half is sent once the helper runs, so that it is still here if not.
-        let (give, take) = sync_channel::<&mut [Vec<T>]>(1);
+        let (give, take) = sync_channel::<&mut [&mut [T]]>(1);
         let helper = thread::Builder::new()
             .name("riskledger-half".into())
             .spawn_scoped(scope, move || {
@@ -56,8 +60,10 @@ pub(crate) const ITEMS_PER_RUN: usize = 4096;
 
 /// Writes to `out` what `encode(i, buffer)` appends to a buffer for each `i` in `0..count`, in
 /// that order. Runs of `run_items` items are encoded in turn by this thread and a second
-/// one, and written by this one as soon as it is their turn; the second thread is at most
-/// two runs ahead, so at most four runs' encodings are held at once.
+/// one, and written by this one as soon as it is their turn. The second thread queues at
+/// most two finished runs, so at most five runs' encodings are held at once (this thread's,
+/// the one it writes, two queued, one being encoded: about 20 MB for accounts). A panic on
+/// the second thread reaches the caller with its own message.
 pub(crate) fn write_encoded_in_order<W: Write>(
     count: usize,
     run_items: usize,
@@ -91,21 +97,31 @@ pub(crate) fn write_encoded_in_order<W: Write>(
                 }
             });
         let mut inbox = helper.is_ok().then_some(inbox);
-        for run in 0..runs {
-            match &mut inbox {
-                Some(inbox) if run % 2 == 1 => {
-                    // The helper sends every odd run unless it panicked, which the scope
-                    // re-raises when it ends.
-                    let Ok(encoded) = inbox.recv() else { break };
-                    out.write_all(&encoded)?;
-                }
-                _ => {
-                    encode_run(run, &mut buffer);
-                    out.write_all(&buffer)?;
+        let mut write_all = || {
+            for run in 0..runs {
+                match &mut inbox {
+                    // The helper sends every odd run unless it panicked: its join says why.
+                    Some(inbox) if run % 2 == 1 => {
+                        let Ok(encoded) = inbox.recv() else { break };
+                        out.write_all(&encoded)?;
+                    }
+                    _ => {
+                        encode_run(run, &mut buffer);
+                        out.write_all(&buffer)?;
+                    }
                 }
             }
+            Ok(())
+        };
+        let written = write_all();
+        // The helper's sends fail from here on (a writer's error ends it at its next run).
+        drop(inbox);
+        if let Ok(helper) = helper {
+            helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
-        Ok(())
+        written
     })
 }
 
@@ -125,7 +141,10 @@ mod tests {
             for chunk in [1, 1000, len.max(1)] {
                 let items: Vec<u64> = (0..len as u64).collect();
                 let mut chunks: Vec<Vec<u64>> = items.chunks(chunk).map(<[u64]>::to_vec).collect();
-                for_each_on_two_threads(&mut chunks, |item| *item = *item * 3 + 1);
+                for_each_on_two_threads(
+                    chunks.iter_mut().map(Vec::as_mut_slice).collect(),
+                    |item| *item = *item * 3 + 1,
+                );
                 let items: Vec<u64> = chunks.into_iter().flatten().collect();
                 assert_eq!(items.len(), len);
                 let visited_once = |(i, &item): (usize, &u64)| item == i as u64 * 3 + 1;
@@ -168,5 +187,32 @@ mod tests {
         let error =
             write_encoded_in_order(100, 3, |_, buffer| buffer.push(1), &mut Full).unwrap_err();
         assert_eq!(error.to_string(), "full");
+    }
+
+    /// A panic on the helper thread reaches the caller, whichever of the two splits it.
+    #[test]
+    fn a_panic_on_the_helper_reaches_the_caller() {
+        // Item 4 is in run 1 (items 3 to 5), which the helper encodes.
+        let encoded = std::panic::catch_unwind(|| {
+            let encode = |item: usize, buffer: &mut Vec<u8>| {
+                assert_ne!(item, 4, "the helper's item");
+                buffer.push(1);
+            };
+            write_encoded_in_order(100, 3, encode, &mut Vec::new())
+        });
+        let payload = encoded.unwrap_err();
+        let message = payload.downcast_ref::<String>().map(String::as_str);
+        assert!(
+            message.is_some_and(|m| m.contains("the helper's item")),
+            "{message:?}"
+        );
+        // Chunk 0 is in the first half, which the helper handles.
+        let mut chunks: Vec<Vec<u64>> = (0..4).map(|c| vec![c; ITEMS_WORTH_A_THREAD]).collect();
+        let visited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for_each_on_two_threads(chunks.iter_mut().map(Vec::as_mut_slice).collect(), |item| {
+                assert_ne!(*item, 0, "the helper's item")
+            })
+        }));
+        assert!(visited.is_err());
     }
 }

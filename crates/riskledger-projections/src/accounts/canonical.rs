@@ -794,7 +794,12 @@ mod tests {
         let mut joined = AccountBook::from_parts(head, tail);
         assert_eq!(canonical_bytes(&joined), canonical_bytes(&book));
         assert!(joined.account_named("a-08191").is_some());
-        let chunk_lengths: Vec<usize> = joined.accounts.chunks_mut().iter().map(Vec::len).collect();
+        let chunk_lengths: Vec<usize> = joined
+            .accounts
+            .chunks_mut()
+            .iter()
+            .map(|c| c.len())
+            .collect();
         assert_eq!(chunk_lengths, [CHUNK_ITEMS, CHUNK_ITEMS, 99]);
     }
 
