@@ -3,8 +3,8 @@
 //!
 //! A rebuild spends its time in three stages: reading (open, read, decode; the store already
 //! recomputes the hash chain on a thread of its own), folding every event into the books, and
-//! the state digest, which needs the finished books and so comes last. Only the first two can
-//! overlap. The account fold is the longest stage (at a million accounts nearly every login is
+//! compaction and the state digest, which need the finished books and so come last (each split
+//! over two threads by the projections crate). Only the first two can overlap. The account fold is the longest stage (at a million accounts nearly every login is
 //! a cache miss), so the fold thread runs [`Books::apply_all_but_pairs`] and the reading thread,
 //! which has time to spare, folds the pairs (a tenth of the work) before it hands a batch on.
 //!
@@ -28,8 +28,8 @@ const BATCH_EVENTS: usize = 1024;
 /// Batches read ahead of the fold: enough to ride out the moments when three threads share two
 /// cores and the reader is not scheduled (at 10M events, 16 rather than 4 took the rebuild from
 /// 10.3 s to 9.4 s, medians of 6 runs alternating); few enough that memory stays bounded (16
-/// batches are about 4 MB), and when reading fails the fold thread has at most this many
-/// queued batches (and the one in hand) left to finish.
+/// batches are 16,384 decoded events), and when reading fails the fold thread has at most this
+/// many queued batches (and the one in hand) left to finish.
 const BATCHES_IN_FLIGHT: usize = 16;
 
 /// The books of the events `replay` folds (up to `until_seq`, with `at <= as_of`) and the last

@@ -1317,7 +1317,8 @@ const CHAIN_BROKEN: &str = "hash does not match the chain (record altered, remov
 
 /// Blocks read ahead of the one being decoded (and, when verifying, hashed meanwhile): enough
 /// that the reader seldom waits on the chain thread when the two share a core with a third
-/// (a full rebuild's fold); a block is at most 1024 events, so 8 hold a few MB.
+/// (a full rebuild's fold); a block is at most 1024 events, so 8 hold at most 8,192 (about
+/// 1.6 MB at the 191 bytes an event of history A's store: 1.91 GB of sled for 10M events).
 const READ_AHEAD_BLOCKS: usize = 8;
 
 /// Blocks in seq order, each checked to start right after the one before it and parsed: the

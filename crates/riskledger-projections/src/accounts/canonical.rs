@@ -2,9 +2,11 @@
 //! that refers to them renumbered to match. It is what snapshots store and what the digest
 //! hashes, so the same set of events gives the same bytes whatever order they arrived in.
 //!
-//! One writer, one reader. `Serialize for AccountBook` writes it from borrowed views, one item
-//! at a time (a login is copied on the stack to renumber its device), never from a copy of the
-//! book: a snapshot of a million accounts would otherwise hold the book three times over
+//! One reader, and one set of borrowed views that write it: `Serialize for AccountBook` (and the
+//! snapshot's two parts) through them, and `write_canonical`, the digest's writer, the same
+//! bytes with the items encoded on two threads (a test holds the two equal). The views write
+//! one item at a time (a login is copied on the stack to renumber its device), never from a
+//! copy of the book: a snapshot of a million accounts would otherwise hold the book three times over
 //! (serde's `into` cloned it, then an owned canonical form copied it), and a full rebuild would
 //! spend much of its time copying the state it is about to hash. [`Snapshot`] is the shape it
 //! is read back into. Equality of books is equality of these bytes.
